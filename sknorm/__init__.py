@@ -1,0 +1,4 @@
+"""sknorm: scikit-learn compatible MLPs with batch normalization."""
+
+__version__ = "0.1.0"
+__all__: list[str] = []

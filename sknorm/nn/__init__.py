@@ -1,0 +1,1 @@
+"""Pure-NumPy neural-network engine (never imports scikit-learn)."""
