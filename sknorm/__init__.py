@@ -1,4 +1,17 @@
-"""sknorm: scikit-learn compatible MLPs with batch normalization."""
+"""sknorm: scikit-learn compatible MLPs with batch normalization, in NumPy.
+
+Public estimators:
+
+- :class:`Standardizer`: zero mean, unit variance per column (X or targets).
+- :class:`MLPRegressor`, :class:`MLPClassifier`: drop-in replacements for
+  scikit-learn's MLPs with batch normalization.
+
+The NumPy engine lives in :mod:`sknorm.nn`.
+"""
+
+from sknorm._classifier import MLPClassifier
+from sknorm._regressor import MLPRegressor
+from sknorm._standardizer import Standardizer
 
 __version__ = "0.1.0"
-__all__: list[str] = []
+__all__ = ["MLPClassifier", "MLPRegressor", "Standardizer", "__version__"]

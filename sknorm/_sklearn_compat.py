@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import (
     RealNotInt,
     StrOptions,
 )
+from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.validation import _check_sample_weight
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "Options",
     "RealNotInt",
     "StrOptions",
+    "_check_partial_fit_first_call",
     "_check_sample_weight",
     "_fit_context",
 ]

@@ -1,1 +1,58 @@
-"""Pure-NumPy neural-network engine (never imports scikit-learn)."""
+"""Pure-NumPy neural-network engine with batch normalization.
+
+It never imports scikit-learn. Layers follow one protocol::
+
+    out, cache = layer.forward(x, training=...)
+    dx, grads = layer.backward(dout, cache)
+
+Trainable arrays live in ``layer.params``, batch-norm running statistics in
+``layer.buffers``; grads use the params' keys. The caller keeps the caches,
+so inference writes no state.
+"""
+
+from sknorm.nn._folding import fold_batchnorm
+from sknorm.nn._layers import (
+    ACTIVATIONS,
+    BatchNorm1d,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    Linear,
+    Logistic,
+    ReLU,
+    Tanh,
+    init_bound,
+)
+from sknorm.nn._losses import (
+    LOSSES,
+    OUTPUT_ACTIVATIONS,
+    poisson,
+    sigmoid_cross_entropy,
+    softmax_cross_entropy,
+    squared_error,
+)
+from sknorm.nn._network import Sequential
+from sknorm.nn._optimizers import SGD, Adam
+
+__all__ = [
+    "ACTIVATIONS",
+    "LOSSES",
+    "OUTPUT_ACTIVATIONS",
+    "SGD",
+    "Adam",
+    "BatchNorm1d",
+    "Dropout",
+    "Identity",
+    "LeakyReLU",
+    "Linear",
+    "Logistic",
+    "ReLU",
+    "Sequential",
+    "Tanh",
+    "fold_batchnorm",
+    "init_bound",
+    "poisson",
+    "sigmoid_cross_entropy",
+    "softmax_cross_entropy",
+    "squared_error",
+]

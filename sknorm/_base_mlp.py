@@ -1,0 +1,471 @@
+"""BaseMLP: the estimator layer shared by MLPRegressor and MLPClassifier.
+
+It validates input, builds a :class:`~sknorm.nn.Sequential` from the
+hyper-parameters, runs the mini-batch or L-BFGS training loop with
+scikit-learn's bookkeeping, recomputes batch-norm statistics and folds the
+network into plain ``coefs_``/``intercepts_`` for prediction. Subclasses only
+encode targets (``_encode_targets``) and decode predictions.
+"""
+
+import itertools
+import warnings
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sknorm import _training
+from sknorm._sklearn_compat import (
+    Interval,
+    Options,
+    StrOptions,
+    _check_sample_weight,
+)
+from sknorm.nn._folding import fold_batchnorm
+from sknorm.nn._layers import (
+    ACTIVATIONS,
+    BatchNorm1d,
+    Dropout,
+    Linear,
+    init_bound,
+)
+from sknorm.nn._losses import LOSSES, OUTPUT_ACTIVATIONS
+from sknorm.nn._network import Sequential
+from sknorm.nn._optimizers import SGD, Adam
+
+# Rows per chunk at inference: bounds the extra memory of predict on huge X.
+_PREDICT_CHUNK = 65_536
+
+
+class BaseMLP(BaseEstimator):
+    """Base class for the batch-normalized MLP estimators; not for direct use."""
+
+    _parameter_constraints: ClassVar[dict] = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [
+            StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})
+        ],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "batch_norm": [StrOptions({"before", "after"}), None],
+        "bn_affine": ["boolean"],
+        "bn_momentum": [Interval(Real, 0, 1, closed="both")],
+        "bn_epsilon": [Interval(Real, 0, None, closed="neither")],
+        "bn_stats": [StrOptions({"population", "running"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "weight_init": [StrOptions({"glorot", "he"})],
+        "validation_split": [StrOptions({"random", "last"})],
+    }
+
+    # ------------------------------------------------------------------ build
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if any(not isinstance(s, Integral) or s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return [int(s) for s in sizes]
+
+    def _build_network(self, n_in, n_out, dtype, rng):
+        """Linear -> [BN] -> activation -> [BN] -> [Dropout] per hidden layer."""
+        layers = []
+        sizes = [n_in, *self._hidden_sizes()]
+        for fan_in, fan_out in itertools.pairwise(sizes):
+            bound = init_bound(
+                fan_in, fan_out, activation=self.activation, init=self.weight_init
+            )
+            # BN right after the Linear subtracts the mean, so a bias is dead weight.
+            bias = self.batch_norm != "before"
+            layers.append(
+                Linear(
+                    fan_in, fan_out, bias=bias, rng=rng, dtype=dtype, init_bound=bound
+                )
+            )
+            bn = BatchNorm1d(
+                fan_out,
+                momentum=self.bn_momentum,
+                eps=self.bn_epsilon,
+                affine=self.bn_affine,
+                dtype=dtype,
+            )
+            if self.batch_norm == "before":
+                layers.append(bn)
+            layers.append(ACTIVATIONS[self.activation]())
+            if self.batch_norm == "after":
+                layers.append(bn)
+            if self.dropout > 0:
+                layers.append(Dropout(self.dropout, rng=rng))
+        bound = init_bound(
+            sizes[-1], n_out, activation=self.activation, init=self.weight_init
+        )
+        layers.append(Linear(sizes[-1], n_out, rng=rng, dtype=dtype, init_bound=bound))
+        return Sequential(layers)
+
+    def _make_optimizer(self):
+        params = self.network_.parameters()
+        if self.solver == "sgd":
+            return SGD(
+                params,
+                learning_rate_init=self.learning_rate_init,
+                lr_schedule=self.learning_rate,
+                momentum=self.momentum,
+                nesterov=self.nesterovs_momentum,
+                power_t=self.power_t,
+            )
+        return Adam(
+            params,
+            learning_rate_init=self.learning_rate_init,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+        )
+
+    def _check_solver(self):
+        if self.solver not in ("sgd", "adam"):
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        return True
+
+    # -------------------------------------------------------------------- fit
+    def _fit(self, X, y, sample_weight, incremental):
+        first_call = not hasattr(self, "network_") or (
+            not self.warm_start and not incremental
+        )
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=self._y_numeric,
+            dtype=(np.float64, np.float32),
+            reset=first_call,
+        )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        Y, sample_weight = self._encode_targets(
+            y, sample_weight, first_call, incremental
+        )
+        if self.batch_norm is not None and X.shape[0] < 2:
+            raise ValueError(
+                f"Found n_samples={X.shape[0]}, but batch normalization needs at least "
+                "2 samples to compute batch statistics."
+            )
+        rng = self._make_rng(incremental)
+        if first_call:
+            self._initialize(X.shape[1], Y.shape[1], X.dtype, rng)
+        for layer in self.network_.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = rng
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(X, Y, sample_weight)
+        else:
+            self._fit_stochastic(X, Y, sample_weight, rng, incremental)
+        return self
+
+    def _make_rng(self, incremental):
+        # A fresh generator on every fit (never one stored across fits) makes
+        # refits bitwise identical; partial_fit calls differ through t_.
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        return np.random.default_rng(
+            [seed, self.t_ if incremental and hasattr(self, "t_") else 0]
+        )
+
+    def _initialize(self, n_features, n_outputs, dtype, rng):
+        self.network_ = self._build_network(n_features, n_outputs, dtype, rng)
+        self.n_outputs_ = n_outputs
+        self.n_layers_ = len(self._hidden_sizes()) + 2
+        self.n_iter_ = 0
+        self.t_ = 0
+        if self.solver != "lbfgs":
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            self.validation_scores_ = [] if self.early_stopping else None
+            self.best_validation_score_ = -np.inf if self.early_stopping else None
+            self.best_loss_ = None if self.early_stopping else np.inf
+
+    def _loss_fn(self):
+        return LOSSES[self._loss_name()]
+
+    def _fit_lbfgs(self, X, Y, sample_weight):
+        result = _training.fit_lbfgs(
+            self.network_,
+            self._loss_fn(),
+            self.alpha,
+            X,
+            Y,
+            sample_weight,
+            max_iter=self.max_iter,
+            max_fun=self.max_fun,
+            tol=self.tol,
+            verbose=self.verbose,
+        )
+        self.n_iter_ = int(result.nit)
+        self.loss_ = float(result.fun)
+        self.t_ = X.shape[0] * self.n_iter_
+        if not result.success:
+            warnings.warn(
+                f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                f"(status={result.status}): {result.message}. Increase max_iter or "
+                "max_fun, or scale the data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        if not np.isfinite(self.network_.get_flat_params()).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may "
+                "contain large values and need to be preprocessed."
+            )
+        self._finalize(X, sample_weight)
+
+    def _fit_stochastic(self, X, Y, sample_weight, rng, incremental):
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = self._make_optimizer()
+        if self.early_stopping:
+            train_idx, valid_idx = _training.validation_split(
+                X.shape[0],
+                self.validation_fraction,
+                self.validation_split,
+                rng,
+                stratify=self._stratify_labels(Y),
+            )
+            valid = (X[valid_idx], Y[valid_idx], sample_weight[valid_idx])
+            X, Y, sample_weight = X[train_idx], Y[train_idx], sample_weight[train_idx]
+        else:
+            valid = None
+        batch_size = self._batch_size(X.shape[0])
+        if not incremental:
+            self.n_iter_ = 0
+        try:
+            for _ in range(1 if incremental else self.max_iter):
+                last_good = _training.snapshot(self.network_)
+                self._run_epoch(X, Y, sample_weight, batch_size, rng, last_good)
+                if self._end_of_epoch(X.shape[0], valid):
+                    break
+            else:
+                if not incremental:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                        "reached and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                        stacklevel=3,
+                    )
+        except KeyboardInterrupt:
+            # Leave a usable model (the last completed epoch), then let the
+            # interrupt propagate so scripts and grid searches really stop.
+            _training.restore(self.network_, last_good)
+            self._finalize(X, sample_weight, incremental)
+            raise
+        if self.early_stopping:
+            _training.restore(self.network_, self._best_state)
+        self._finalize(X, sample_weight, incremental)
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                f"Got `batch_size`={self.batch_size} larger than n_samples="
+                f"{n_samples}. It is going to be clipped.",
+                stacklevel=3,
+            )
+        batch_size = min(self.batch_size, n_samples)
+        if batch_size < 2 and self.batch_norm is not None:
+            raise ValueError(
+                "batch_size=1 cannot be used with batch normalization: a batch "
+                "needs at least 2 rows (n_samples=1 per batch)."
+            )
+        return batch_size
+
+    def _run_epoch(self, X, Y, sample_weight, batch_size, rng, last_good):
+        n_samples = X.shape[0]
+        order = rng.permutation(n_samples) if self.shuffle else None
+        loss_fn = self._loss_fn()
+        total_loss, total_weight = 0.0, 0.0
+        for rows in _training.minibatch_slices(n_samples, batch_size):
+            idx = order[rows] if order is not None else rows
+            wb = sample_weight[idx]
+            w_sum = float(wb.sum())
+            if w_sum == 0:
+                continue  # nothing to learn from; avoids dividing by zero
+            loss, grads = _training.loss_and_grads(
+                self.network_, loss_fn, self.alpha, X[idx], Y[idx], wb
+            )
+            if not np.isfinite(loss):
+                self._diverged(X, sample_weight, last_good)
+            self._optimizer.step(self.network_.flat_grads(grads))
+            total_loss += loss * w_sum
+            total_weight += w_sum
+        self.n_iter_ += 1
+        self.t_ += n_samples
+        self.loss_ = total_loss / total_weight if total_weight else 0.0
+        self.loss_curve_.append(self.loss_)
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+
+    def _diverged(self, X, sample_weight, last_good):
+        _training.restore(self.network_, last_good)
+        self.loss_curve_.append(np.nan)
+        self._finalize(X, sample_weight)
+        raise ValueError(
+            f"Training diverged in epoch {self.n_iter_ + 1}: the loss became "
+            "non-finite. The model keeps the weights and batch-norm statistics of "
+            "the last finite epoch. Lower learning_rate_init, standardize X "
+            "(sknorm.Standardizer) or enable batch_norm."
+        )
+
+    def _end_of_epoch(self, n_samples, valid):
+        """Update stopping counters; return True when training should stop."""
+        if valid is not None:
+            score = self._validation_score(*valid)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:f}")
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_state = _training.snapshot(self.network_)
+            what = "Validation score"
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+            what = "Training loss"
+        self._optimizer.iteration_ends(self.t_)
+        if self._no_improvement_count > self.n_iter_no_change:
+            msg = (
+                f"{what} did not improve more than tol={self.tol:f} for "
+                f"{self.n_iter_no_change} consecutive epochs."
+            )
+            if self._optimizer.trigger_stopping(msg, self.verbose):
+                return True
+            self._no_improvement_count = 0
+        return False
+
+    def _finalize(self, X, sample_weight, incremental=False):
+        """Freeze BN statistics (population mode) and fold for prediction."""
+        # partial_fit sees one chunk: population statistics of a chunk would be
+        # wrong for the whole stream, so it keeps the running averages until the
+        # user calls recompute_bn_statistics on the full data.
+        if self.bn_stats == "population" and not incremental:
+            self.network_.compute_population_statistics(X, sample_weight)
+        self._fold()
+
+    def _fold(self):
+        folded = fold_batchnorm(self.network_)
+        linears = [layer for layer in folded.layers if isinstance(layer, Linear)]
+        coefs = [layer.params["weight"].copy() for layer in linears]
+        intercepts = [
+            layer.params["bias"].copy()
+            if "bias" in layer.params
+            else np.zeros(layer.n_out, dtype=coefs[0].dtype)
+            for layer in linears
+        ]
+        self.coefs_, self.intercepts_ = self._fold_output(coefs, intercepts)
+
+    def _fold_output(self, coefs, intercepts):
+        """Return the output layer unchanged; the regressor folds target scaling."""
+        return coefs, intercepts
+
+    # --------------------------------------------------------------- predict
+    def _forward_fast(self, X):
+        """Output-layer predictions of the folded network, chunked by rows."""
+        hidden = ACTIVATIONS[self.activation]()
+        output = OUTPUT_ACTIVATIONS[self.out_activation_]
+        out = np.empty((X.shape[0], self.intercepts_[-1].shape[0]), dtype=X.dtype)
+        last = len(self.coefs_) - 1
+        for start in range(0, X.shape[0], _PREDICT_CHUNK):
+            a = X[start : start + _PREDICT_CHUNK]
+            for i, (weight, bias) in enumerate(
+                zip(self.coefs_, self.intercepts_, strict=True)
+            ):
+                a = a @ weight
+                a += bias
+                if i < last:
+                    a = hidden.forward(a, training=False)[0]
+            out[start : start + _PREDICT_CHUNK] = output(a)
+        return out
+
+    def _validation_score(self, X, Y, sample_weight):
+        """Score held-out rows in inference mode with the running statistics."""
+        raw = self.network_.predict(X)
+        return self._score_internal(raw, Y, sample_weight)
+
+    def recompute_bn_statistics(self, X, sample_weight=None):
+        """Recompute every batch-norm layer's statistics over ``X`` ("precise BN").
+
+        With the weights frozen, each BN layer's mean and biased variance are
+        computed over all rows of ``X``, from the first layer to the last, the
+        layers below already using their new statistics; then the network is
+        folded again for prediction. ``fit`` does this automatically when
+        ``bn_stats="population"``; call it after a sequence of ``partial_fit``
+        calls, with the full training data (or a large representative sample).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights for the statistics.
+
+        Returns
+        -------
+        self : object
+            The estimator, with updated statistics.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X = X.astype(self.coefs_[0].dtype, copy=False)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        self.network_.compute_population_statistics(X, sample_weight)
+        self._fold()
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags

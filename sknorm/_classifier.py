@@ -1,0 +1,338 @@
+"""MLPClassifier: scikit-learn's MLP classifier with batch normalization."""
+
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from sknorm._base_mlp import BaseMLP
+from sknorm._docstrings import fill_doc
+from sknorm._export import to_sklearn_mlp
+from sknorm._sklearn_compat import (
+    StrOptions,
+    _check_partial_fit_first_call,
+    _fit_context,
+)
+
+
+@fill_doc
+class MLPClassifier(ClassifierMixin, BaseMLP):
+    """Multi-layer perceptron classifier with batch normalization.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
+    the same parameters, methods and fitted attributes, plus batch
+    normalization in every hidden layer, ``class_weight``, sample weights
+    everywhere, dropout, leaky ReLU and a time-ordered early-stopping split.
+    Binary and multilabel problems use logistic outputs, multiclass problems
+    a softmax.
+
+    Parameters
+    ----------
+    %(mlp_parameters)s
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights per class, multiplied into ``sample_weight``. ``'balanced'``
+        uses ``n_samples / (n_classes * np.bincount(y))``. Not supported for
+        multilabel targets, nor ``'balanced'`` in ``partial_fit``.
+
+    Attributes
+    ----------
+    %(mlp_attributes)s
+
+    classes_ : ndarray or list of ndarray
+        Class labels.
+
+    out_activation_ : str
+        ``'logistic'`` (binary, multilabel) or ``'softmax'`` (multiclass).
+
+    See Also
+    --------
+    MLPRegressor : The regressor with the same network.
+
+    Notes
+    -----
+    Differences from scikit-learn's MLPClassifier: ``batch_norm='before'`` by
+    default; ``class_weight``; a 1-row trailing mini-batch is merged into the
+    previous one.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_moons
+    >>> from sknorm import MLPClassifier
+    >>> X, y = make_moons(200, noise=0.1, random_state=0)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01,
+    ...                     max_iter=300, random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **BaseMLP._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+    _y_numeric = False
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        batch_norm="before",
+        bn_affine=True,
+        bn_momentum=0.1,
+        bn_epsilon=1e-5,
+        bn_stats="population",
+        dropout=0.0,
+        weight_init="glorot",
+        validation_split="random",
+        class_weight=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.batch_norm = batch_norm
+        self.bn_affine = bn_affine
+        self.bn_momentum = bn_momentum
+        self.bn_epsilon = bn_epsilon
+        self.bn_stats = bn_stats
+        self.dropout = dropout
+        self.weight_init = weight_init
+        self.validation_split = validation_split
+        self.class_weight = class_weight
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and labels y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, or a label-indicator matrix for multilabel problems.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights (multiplied by ``class_weight``).
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Run one epoch over the given data (only for 'sgd' and 'adam').
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        classes : array-like of shape (n_classes,), default=None
+            All classes over all calls; required on the first call.
+
+        Returns
+        -------
+        self : object
+            The updated classifier.
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(self.classes_)
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Predicted labels.
+        """
+        check_is_fitted(self)
+        y_pred = self._forward_fast(self._validate_predict(X))
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return self._label_binarizer.inverse_transform(y_pred)
+
+    def predict_proba(self, X):
+        """Predict class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            Probability of each class, in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        y_prob = self._forward_fast(self._validate_predict(X))
+        if self.n_outputs_ == 1:
+            y_prob = y_prob.ravel()
+        if y_prob.ndim == 1:
+            return np.vstack([1 - y_prob, y_prob]).T
+        return y_prob
+
+    def predict_log_proba(self, X):
+        """Predict the logarithm of class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class, in the order of ``classes_``.
+        """
+        y_prob = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(y_prob, out=y_prob)
+
+    def to_sklearn(self):
+        """Return an equivalent fitted :class:`sklearn.neural_network.MLPClassifier`.
+
+        Returns
+        -------
+        sklearn.neural_network.MLPClassifier
+            A fitted scikit-learn model with copies of this model's folded
+            weights.
+        """
+        return to_sklearn_mlp(self)
+
+    # ---------------------------------------------------------- internals
+    def _validate_predict(self, X):
+        return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+
+    def _loss_name(self):
+        if self.out_activation_ == "softmax":
+            return "softmax_cross_entropy"
+        return "sigmoid_cross_entropy"
+
+    def _stratify_labels(self, Y):
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            return None
+        return Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+
+    def _encode_targets(self, y, sample_weight, first_call, incremental):
+        check_classification_targets(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            self._check_known_classes(y)
+        if first_call:
+            multiclass = self._label_binarizer.y_type_ == "multiclass"
+            self.out_activation_ = "softmax" if multiclass else "logistic"
+        Y = self._label_binarizer.transform(y).astype(sample_weight.dtype)
+        return Y, self._apply_class_weight(y, sample_weight, incremental)
+
+    def _check_known_classes(self, y):
+        classes = unique_labels(y)
+        if self.warm_start and set(classes) != set(self.classes_):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in "
+                f"the previous call to fit. Previously got {self.classes_}, `y` has "
+                f"{classes}"
+            )
+        if len(np.setdiff1d(classes, self.classes_)):
+            raise ValueError(
+                f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y' has {classes}."
+            )
+
+    def _apply_class_weight(self, y, sample_weight, incremental):
+        if self.class_weight is None:
+            return sample_weight
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            raise ValueError("class_weight is not supported for multilabel targets.")
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit: class "
+                "frequencies of one chunk are not those of the stream. Pass a dict."
+            )
+        weights = compute_sample_weight(self.class_weight, y)
+        return sample_weight * weights.astype(sample_weight.dtype)
+
+    def _score_internal(self, raw, Y, sample_weight):
+        if Y.shape[1] > 1 and self.out_activation_ == "softmax":
+            correct = raw.argmax(axis=1) == Y.argmax(axis=1)
+        else:
+            correct = ((raw > 0) == (Y > 0.5)).all(axis=1)
+        return float(np.average(correct, weights=sample_weight))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

@@ -1,0 +1,192 @@
+"""Parameter documentation shared by MLPRegressor and MLPClassifier.
+
+Both estimators take the same 30-odd hyper-parameters; writing their numpydoc
+entries once keeps the two docstrings from drifting apart. ``fill_doc``
+substitutes ``%(name)s`` placeholders in a class docstring.
+"""
+
+_MLP_PARAMETERS = """\
+hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of neurons in the ith hidden layer.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu'}, \
+default='relu'
+        Activation of the hidden layers. ``'leaky_relu'`` (slope 0.01 for
+        negative inputs) is an addition to scikit-learn's list.
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        Weight optimizer. ``'lbfgs'`` trains on the full batch, so batch
+        normalization then uses the statistics of the whole training set.
+
+    alpha : float, default=0.0001
+        Strength of the L2 penalty on the linear weights, divided by the sum of
+        sample weights of each batch (scikit-learn's convention).
+
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size for 'sgd' and 'adam'; ``'auto'`` is
+        ``min(200, n_samples)``. A trailing batch of a single row is merged into
+        the previous one.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule for ``solver='sgd'``, as in scikit-learn.
+
+    learning_rate_init : float, default=0.001
+        Initial learning rate ('sgd', 'adam').
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+
+    max_iter : int, default=200
+        Maximum number of epochs ('sgd', 'adam') or L-BFGS iterations.
+
+    shuffle : bool, default=True
+        Shuffle rows every epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialization, shuffling, dropout and the validation
+        split. A fresh generator is derived on every ``fit``, so two fits with
+        the same integer seed are bitwise identical.
+
+    tol : float, default=1e-4
+        Improvement threshold of the stopping rule. With the regressor's
+        default ``standardize_target=True`` the loss is in standardized units,
+        so ``tol`` does not depend on the target's units.
+
+    verbose : bool, default=False
+        Print the loss (and validation score) after every epoch.
+
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and batch-norm state.
+
+    momentum : float, default=0.9
+        Momentum of 'sgd'.
+
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with 'sgd'.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows and stop when the
+        validation score stops improving; the best weights *and* their batch-norm
+        statistics are restored.
+
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping.
+
+    beta_1 : float, default=0.9
+        Adam's first-moment decay.
+
+    beta_2 : float, default=0.999
+        Adam's second-moment decay.
+
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without ``tol`` improvement before stopping.
+
+    max_fun : int, default=15000
+        Maximum loss evaluations of 'lbfgs'.
+
+    batch_norm : {'before', 'after'} or None, default='before'
+        Where each hidden layer's batch normalization goes: ``'before'`` the
+        activation (the paper's placement; the hidden Linear then has no bias,
+        since BN's beta replaces it), ``'after'`` it, or None for a plain MLP.
+
+    bn_affine : bool, default=True
+        Learn a per-unit scale (gamma) and shift (beta) after normalizing.
+
+    bn_momentum : float, default=0.1
+        Weight of the newest batch in the running statistics, PyTorch's
+        convention ``running = (1 - m) * running + m * batch``. Keras's
+        ``momentum`` weights the old value instead: Keras 0.9 equals 0.1 here.
+
+    bn_epsilon : float, default=1e-5
+        Added to the variance before taking its square root.
+
+    bn_stats : {'population', 'running'}, default='population'
+        Statistics used at inference. ``'population'`` recomputes each BN
+        layer's mean and (biased) variance over the whole training set with the
+        final weights, bottom to top ("precise BN"); ``'running'`` keeps the
+        running averages of training. ``partial_fit`` always keeps the running
+        averages; call :meth:`recompute_bn_statistics` afterwards.
+
+    dropout : float, default=0.0
+        Inverted-dropout rate after each hidden layer, active only in training.
+
+    weight_init : {'glorot', 'he'}, default='glorot'
+        Uniform initialization: scikit-learn's Glorot bound
+        ``sqrt(6 / (fan_in + fan_out))`` (factor 2 for logistic), or He's
+        ``sqrt(6 / fan_in)`` for ReLU-family activations.
+
+    validation_split : {'random', 'last'}, default='random'
+        How early stopping holds out rows: a shuffled split (stratified for
+        single-output classification) or the *last* ``validation_fraction`` of
+        rows, for time-ordered data where a shuffled split leaks the future."""
+
+_MLP_ATTRIBUTES = """\
+loss_ : float
+        Loss (including the L2 penalty) after the last epoch or iteration.
+
+    best_loss_ : float or None
+        Lowest training loss seen; None with early stopping or 'lbfgs'.
+
+    loss_curve_ : list of float
+        Training loss per epoch ('sgd', 'adam' only).
+
+    validation_scores_ : list of float or None
+        Validation score per epoch with early stopping, else None.
+
+    best_validation_score_ : float or None
+        Best validation score with early stopping, else None.
+
+    t_ : int
+        Number of training rows seen by the solver.
+
+    coefs_ : list of ndarray of shape (n_fan_in, n_fan_out)
+        Weights of the equivalent plain MLP: batch normalization (and the
+        regressor's target scaling) folded in. ``coefs_[i] @`` maps layer i to
+        layer i + 1, exactly as in scikit-learn.
+
+    intercepts_ : list of ndarray of shape (n_fan_out,)
+        Biases of the equivalent plain MLP.
+
+    network_ : sknorm.nn.Sequential
+        The trained, unfolded network (Linear, BatchNorm1d, activation and
+        Dropout layers); the source of truth for ``warm_start`` and
+        ``partial_fit``.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    n_iter_ : int
+        Epochs run ('sgd', 'adam') or L-BFGS iterations.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of outputs."""
+
+
+def fill_doc(cls):
+    """Substitute the shared parameter and attribute blocks into ``cls.__doc__``.
+
+    Parameters
+    ----------
+    cls : type
+        A class whose docstring holds ``%(mlp_parameters)s`` and
+        ``%(mlp_attributes)s``.
+
+    Returns
+    -------
+    type
+        The same class, with its docstring filled in.
+    """
+    cls.__doc__ = cls.__doc__ % {
+        "mlp_parameters": _MLP_PARAMETERS,
+        "mlp_attributes": _MLP_ATTRIBUTES,
+    }
+    return cls

@@ -1,0 +1,238 @@
+"""Training helpers shared by the MLP estimators.
+
+Small functions with explicit inputs: mini-batch slicing, one optimizer step,
+the L2 penalty, L-BFGS on a flat parameter vector, the validation split and
+snapshots of the network state. The epoch loop that ties them together, with
+its sklearn bookkeeping (``loss_curve_``, ``n_iter_``, early stopping), lives in
+:class:`sknorm._base_mlp.BaseMLP`.
+"""
+
+import numpy as np
+import scipy.optimize
+
+from sknorm.nn._layers import Linear
+
+
+def minibatch_slices(n_samples, batch_size):
+    """Yield consecutive slices of ``batch_size`` rows, never a 1-row tail.
+
+    A trailing batch of a single row would reach batch normalization alone
+    (zero variance, no gradient; PyTorch raises on it), so it is merged into the
+    previous batch instead.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of rows.
+    batch_size : int
+        Rows per batch; the last batch may be shorter (or one row longer).
+
+    Yields
+    ------
+    slice
+        Row range of one mini-batch.
+    """
+    start = 0
+    while start < n_samples:
+        stop = start + batch_size
+        if n_samples - stop == 1 or stop > n_samples:
+            stop = n_samples
+        yield slice(start, stop)
+        start = stop
+
+
+def l2_penalty(network, alpha, weight_sum, grads=None):
+    """Return scikit-learn's L2 term and add its gradient to ``grads``.
+
+    The penalty is ``alpha / (2 * weight_sum) * sum(||W||^2)`` over the
+    ``weight`` of every :class:`~sknorm.nn.Linear`, exactly as in scikit-learn's
+    MLP since 1.7 (biases, gamma and beta are not penalized).
+
+    Parameters
+    ----------
+    network : Sequential
+        The network whose linear weights are penalized.
+    alpha : float
+        L2 strength.
+    weight_sum : float
+        Sum of the sample weights of the batch (its row count without weights).
+    grads : list of dict, default=None
+        Gradients from ``network.backward``, updated in place when given.
+
+    Returns
+    -------
+    float
+        The penalty value.
+    """
+    if alpha == 0:
+        return 0.0
+    penalty = 0.0
+    scale = alpha / weight_sum
+    for i, layer in enumerate(network.layers):
+        if isinstance(layer, Linear):
+            weight = layer.params["weight"]
+            flat = weight.ravel()
+            penalty += float(flat @ flat)
+            if grads is not None:
+                grads[i]["weight"] += scale * weight
+    return 0.5 * scale * penalty
+
+
+def loss_and_grads(network, loss_fn, alpha, X, Y, sample_weight):
+    """Forward and backward pass in training mode on one batch.
+
+    Parameters
+    ----------
+    network : Sequential
+        The network to differentiate.
+    loss_fn : callable
+        ``loss_fn(raw, Y, sample_weight) -> (loss, d_raw)``.
+    alpha : float
+        L2 strength.
+    X, Y : ndarray
+        Batch inputs and 2-D targets.
+    sample_weight : ndarray of shape (n_rows,)
+        Row weights of the batch.
+
+    Returns
+    -------
+    loss : float
+        Data loss plus L2 penalty.
+    grads : list of dict
+        One gradient dict per layer, keyed like the layer's ``params``.
+    """
+    raw, caches = network.forward(X, training=True, sample_weight=sample_weight)
+    loss, d_raw = loss_fn(raw, Y, sample_weight)
+    grads = network.backward(d_raw, caches)
+    loss += l2_penalty(network, alpha, float(sample_weight.sum()), grads)
+    return float(loss), grads
+
+
+def fit_lbfgs(
+    network, loss_fn, alpha, X, Y, sample_weight, *, max_iter, max_fun, tol, verbose
+):
+    """Minimize the full-batch loss with scipy's L-BFGS-B, as scikit-learn does.
+
+    Every evaluation is a full-batch training-mode pass, so batch normalization
+    normalizes with the statistics of the whole training set.
+
+    Parameters
+    ----------
+    network : Sequential
+        Trained in place.
+    loss_fn : callable
+        ``loss_fn(raw, Y, sample_weight) -> (loss, d_raw)``.
+    alpha : float
+        L2 strength.
+    X, Y : ndarray
+        Training inputs and 2-D targets.
+    sample_weight : ndarray of shape (n_samples,)
+        Row weights.
+    max_iter, max_fun : int
+        L-BFGS iteration and function-evaluation limits.
+    tol : float
+        Gradient tolerance (``gtol``).
+    verbose : bool or int
+        Print scipy's progress.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        The optimizer's result; ``network`` holds the final parameters.
+    """
+
+    def objective(theta):
+        network.set_flat_params(theta)
+        loss, grads = loss_and_grads(network, loss_fn, alpha, X, Y, sample_weight)
+        return loss, network.pack_grads(grads)
+
+    options = {"maxfun": max_fun, "maxiter": max_iter, "gtol": tol}
+    if verbose:
+        options["disp"] = True
+    result = scipy.optimize.minimize(
+        objective,
+        network.get_flat_params(),
+        method="L-BFGS-B",
+        jac=True,
+        options=options,
+    )
+    network.set_flat_params(result.x)
+    return result
+
+
+def validation_split(n_samples, fraction, how, rng, stratify=None):
+    """Return (train_idx, valid_idx) for early stopping.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of rows.
+    fraction : float
+        Share of rows held out.
+    how : {"random", "last"}
+        ``"random"`` draws a shuffled split (stratified when ``stratify`` is
+        given); ``"last"`` holds out the final rows, so time-ordered data such as
+        weather records do not leak future rows into training.
+    rng : numpy.random.Generator
+        Source of randomness for the random split.
+    stratify : ndarray, default=None
+        Class labels for a stratified random split.
+
+    Returns
+    -------
+    train_idx, valid_idx : ndarray of int
+    """
+    n_valid = int(np.ceil(fraction * n_samples))
+    if n_valid < 2 or n_samples - n_valid < 2:
+        raise ValueError(
+            f"The validation set is too small: validation_fraction={fraction} of "
+            f"n_samples={n_samples} rows leaves {n_valid} validation and "
+            f"{n_samples - n_valid} training rows; both need at least 2. Increase "
+            "'validation_fraction' or the size of your dataset."
+        )
+    if how == "last":
+        return np.arange(n_samples - n_valid), np.arange(n_samples - n_valid, n_samples)
+    if stratify is None:
+        order = rng.permutation(n_samples)
+        return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+    return _stratified_split(stratify, n_valid, rng)
+
+
+def _stratified_split(labels, n_valid, rng):
+    """Hold out ``n_valid`` rows with class shares close to the full data's."""
+    classes, y_idx = np.unique(labels, return_inverse=True)
+    n_samples = len(labels)
+    valid = []
+    counts = np.bincount(y_idx)
+    # Largest-remainder allocation keeps the total exactly n_valid.
+    quota = counts * n_valid / n_samples
+    take = np.floor(quota).astype(int)
+    remainder = n_valid - take.sum()
+    take[np.argsort(take - quota)[:remainder]] += 1
+    for k in range(len(classes)):
+        rows = rng.permutation(np.flatnonzero(y_idx == k))
+        valid.append(rows[: take[k]])
+    valid_idx = np.sort(np.concatenate(valid))
+    train_mask = np.ones(n_samples, dtype=bool)
+    train_mask[valid_idx] = False
+    return np.flatnonzero(train_mask), valid_idx
+
+
+def snapshot(network):
+    """Copy every parameter and buffer, to restore later with :func:`restore`."""
+    return [
+        (
+            {k: v.copy() for k, v in layer.params.items()},
+            {k: v.copy() for k, v in layer.buffers.items()},
+        )
+        for layer in network.layers
+    ]
+
+
+def restore(network, state):
+    """Write a :func:`snapshot` back into the network's arrays in place."""
+    for layer, (params, buffers) in zip(network.layers, state, strict=True):
+        for key, value in params.items():
+            layer.params[key][...] = value
+        for key, value in buffers.items():
+            layer.buffers[key][...] = value
