@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from sknorm import _training
 from sknorm._sklearn_compat import (
@@ -151,6 +152,8 @@ class BaseMLP(BaseEstimator):
             beta_1=self.beta_1,
             beta_2=self.beta_2,
             epsilon=self.epsilon,
+            # sklearn's "invscaling" is SGD-only; "adaptive" applies to Adam too.
+            lr_schedule="adaptive" if self.learning_rate == "adaptive" else "constant",
         )
 
     def _check_solver(self):
@@ -192,10 +195,13 @@ class BaseMLP(BaseEstimator):
         for layer in self.network_.layers:
             if isinstance(layer, Dropout):
                 layer.rng = rng
-        if self.solver == "lbfgs":
-            self._fit_lbfgs(X, Y, sample_weight)
-        else:
-            self._fit_stochastic(X, Y, sample_weight, rng, incremental)
+        # Mini-batch products are small: a second BLAS thread mostly waits and,
+        # on a busy 2-core machine, made epochs tens of times slower.
+        with threadpool_limits(limits=1, user_api="blas"):
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(X, Y, sample_weight)
+            else:
+                self._fit_stochastic(X, Y, sample_weight, rng, incremental)
         return self
 
     def _make_rng(self, incremental):
@@ -223,18 +229,24 @@ class BaseMLP(BaseEstimator):
         return LOSSES[self._loss_name()]
 
     def _fit_lbfgs(self, X, Y, sample_weight):
-        result = _training.fit_lbfgs(
-            self.network_,
-            self._loss_fn(),
-            self.alpha,
-            X,
-            Y,
-            sample_weight,
-            max_iter=self.max_iter,
-            max_fun=self.max_fun,
-            tol=self.tol,
-            verbose=self.verbose,
-        )
+        try:
+            result = _training.fit_lbfgs(
+                self.network_,
+                self._loss_fn(),
+                self.alpha,
+                X,
+                Y,
+                sample_weight,
+                max_iter=self.max_iter,
+                max_fun=self.max_fun,
+                tol=self.tol,
+                verbose=self.verbose,
+            )
+        except KeyboardInterrupt:
+            # As in _fit_stochastic: leave a usable model (fit_lbfgs restored
+            # the best point evaluated), then let the interrupt propagate.
+            self._finalize(X, sample_weight)
+            raise
         self.n_iter_ = int(result.nit)
         self.loss_ = float(result.fun)
         self.t_ = X.shape[0] * self.n_iter_

@@ -5,7 +5,7 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     check_classification_targets,
@@ -41,8 +41,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     class_weight : dict, 'balanced' or None, default=None
         Weights per class, multiplied into ``sample_weight``. ``'balanced'``
-        uses ``n_samples / (n_classes * np.bincount(y))``. Not supported for
-        multilabel targets, nor ``'balanced'`` in ``partial_fit``.
+        uses ``n_samples / (n_classes * np.bincount(y))``, with the counts and
+        ``n_samples`` weighted by ``sample_weight`` (so integer weights equal
+        repeated rows). Not supported for multilabel targets, nor
+        ``'balanced'`` in ``partial_fit``.
 
     Attributes
     ----------
@@ -90,9 +92,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         *,
         solver="adam",
         alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
+        batch_size=64,
+        learning_rate="adaptive",
+        learning_rate_init=0.01,
         power_t=0.5,
         max_iter=200,
         shuffle=True,
@@ -322,7 +324,18 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 "class_weight='balanced' is not supported for partial_fit: class "
                 "frequencies of one chunk are not those of the stream. Pass a dict."
             )
-        weights = compute_sample_weight(self.class_weight, y)
+        if self.class_weight == "balanced":
+            # Class frequencies weighted by sample_weight (scikit-learn >= 1.7
+            # convention): integer weights then equal repeated rows.
+            classes, y_idx = np.unique(y, return_inverse=True)
+            per_class = compute_class_weight(
+                "balanced", classes=classes, y=y, sample_weight=sample_weight
+            )
+            # A class whose rows all weigh 0 gets an infinite weight; 0 * inf
+            # would be NaN, so those rows keep their zero weight.
+            weights = np.where(sample_weight > 0, per_class[y_idx.ravel()], 0.0)
+        else:
+            weights = compute_sample_weight(self.class_weight, y)
         return sample_weight * weights.astype(sample_weight.dtype)
 
     def _score_internal(self, raw, Y, sample_weight):
@@ -334,5 +347,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
+        # class_weight is refused for multilabel targets (see _apply_class_weight).
+        tags.classifier_tags.multi_label = self.class_weight is None
         return tags

@@ -76,13 +76,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     Examples
     --------
     >>> import numpy as np
-    >>> from sknorm import MLPRegressor
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sknorm import MLPRegressor, Standardizer
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 3)) * [1, 100, 1e4]
-    >>> y = X[:, 0] + X[:, 1] / 100 + 3
-    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), max_iter=300,
-    ...                    random_state=0).fit(X, y)
-    >>> reg.score(X, y) > 0.9
+    >>> X = rng.normal(size=(300, 3)) * [1.0, 100.0, 1e4]  # wildly different scales
+    >>> y = 1000 * np.sin(X[:, 0]) + X[:, 1] / 10
+    >>> model = make_pipeline(Standardizer(), MLPRegressor(random_state=0))
+    >>> model.fit(X, y).score(X, y) > 0.9
     True
     """
 
@@ -101,9 +101,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         *,
         solver="adam",
         alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
+        batch_size=64,
+        learning_rate="adaptive",
+        learning_rate_init=0.01,
         power_t=0.5,
         max_iter=200,
         shuffle=True,
@@ -297,4 +297,6 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        # The Poisson loss refuses negative y: the common checks then shift y.
+        tags.target_tags.positive_only = self.loss == "poisson"
         return tags

@@ -141,21 +141,32 @@ def fit_lbfgs(
         The optimizer's result; ``network`` holds the final parameters.
     """
 
+    # Best point evaluated so far: where an interrupted run leaves the network.
+    best = {"loss": np.inf, "theta": network.get_flat_params()}
+
     def objective(theta):
         network.set_flat_params(theta)
         loss, grads = loss_and_grads(network, loss_fn, alpha, X, Y, sample_weight)
+        if loss < best["loss"]:
+            best["loss"], best["theta"] = loss, theta.copy()
         return loss, network.pack_grads(grads)
 
     options = {"maxfun": max_fun, "maxiter": max_iter, "gtol": tol}
     if verbose:
         options["disp"] = True
-    result = scipy.optimize.minimize(
-        objective,
-        network.get_flat_params(),
-        method="L-BFGS-B",
-        jac=True,
-        options=options,
-    )
+    try:
+        result = scipy.optimize.minimize(
+            objective,
+            best["theta"],
+            method="L-BFGS-B",
+            jac=True,
+            options=options,
+        )
+    except KeyboardInterrupt:
+        # The network holds the trial point being evaluated, possibly a wild
+        # line-search step: leave the best point instead, then propagate.
+        network.set_flat_params(best["theta"])
+        raise
     network.set_flat_params(result.x)
     return result
 

@@ -227,6 +227,9 @@ class Adam(_BaseOptimizer):
         Decay rate of the second-moment estimate, in ``[0, 1)``.
     epsilon : float, default=1e-8
         Added to the denominator for numerical stability.
+    lr_schedule : {"constant", "adaptive"}, default="constant"
+        "adaptive" divides the base step size by 5 in ``trigger_stopping``
+        until it falls to ``1e-6`` (scikit-learn applies this to SGD only).
 
     Attributes
     ----------
@@ -259,8 +262,16 @@ class Adam(_BaseOptimizer):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
+        lr_schedule="constant",
     ):
         super().__init__(params, learning_rate_init)
+        if lr_schedule not in ("constant", "adaptive"):
+            raise ValueError(
+                f"Adam's lr_schedule must be 'constant' or 'adaptive', got "
+                f"{lr_schedule!r}."
+            )
+        self.lr_schedule = lr_schedule
+        self.base_learning_rate = float(learning_rate_init)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -280,7 +291,7 @@ class Adam(_BaseOptimizer):
         beta_1, beta_2 = self.beta_1, self.beta_2
         self.t += 1
         self.learning_rate = float(
-            self.learning_rate_init * np.sqrt(1 - beta_2**self.t) / (1 - beta_1**self.t)
+            self.base_learning_rate * np.sqrt(1 - beta_2**self.t) / (1 - beta_1**self.t)
         )
         for param, m, v, grad in zip(self.params, self.ms, self.vs, grads, strict=True):
             m *= beta_1
@@ -290,3 +301,35 @@ class Adam(_BaseOptimizer):
             denom = np.sqrt(v)
             denom += self.epsilon
             param -= self.learning_rate * m / denom
+
+    def trigger_stopping(self, msg="", verbose=False):
+        """Decide whether to stop after a stall, shrinking the rate if adaptive.
+
+        With ``lr_schedule="adaptive"`` the base step size is divided by 5 on
+        every stall until it falls to ``1e-6``, as scikit-learn's SGD does.
+        Mini-batch noise (strong with batch normalization) makes a constant
+        rate plateau early; decaying it keeps the loss going down.
+
+        Parameters
+        ----------
+        msg : str, default=""
+            Message printed before the decision when ``verbose``.
+        verbose : bool, default=False
+            Whether to print the message.
+
+        Returns
+        -------
+        is_stopping : bool
+            True unless the schedule is "adaptive" and the base rate is still
+            above ``1e-6``.
+        """
+        if self.lr_schedule != "adaptive":
+            return super().trigger_stopping(msg, verbose)
+        if self.base_learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.base_learning_rate /= 5.0
+        if verbose:
+            print(msg + f" Setting learning rate to {self.base_learning_rate:f}")
+        return False

@@ -1,0 +1,723 @@
+"""Behaviour of MLPRegressor, and of the training loop it shares (BaseMLP)."""
+
+import pickle
+import re
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+
+import sknorm._training
+from sknorm import MLPRegressor
+from sknorm.nn import BatchNorm1d, Dropout, Linear, ReLU
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# Settings under which every placement learns the smooth target quickly; tests
+# pass them explicitly so they do not depend on the default learning rate.
+FAST = {"hidden_layer_sizes": (32, 32), "learning_rate_init": 0.01, "random_state": 0}
+
+
+def _smooth_data(n_samples=300, n_outputs=1, seed=0):
+    """Standard-normal X (3 columns) and a smooth nonlinear target."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, 3))
+    y = np.sin(X[:, 0]) + 0.5 * X[:, 1] ** 2 - X[:, 2]
+    if n_outputs == 2:
+        y = np.column_stack([y, np.cos(X[:, 1]) * X[:, 0]])
+    return X, y
+
+
+def _unfolded_predict(reg, X):
+    """Predict with the unfolded network in inference mode, in original units."""
+    raw = reg.network_.predict(X)
+    out = np.exp(raw) if reg.out_activation_ == "exp" else raw
+    out = out * reg.target_scale_ + reg.target_mean_
+    return out.ravel() if out.shape[1] == 1 else out
+
+
+def _bn_input_moments(network, X, sample_weight=None):
+    """Weighted mean and biased variance of each BatchNorm1d's input over X."""
+    moments = []
+    for i, layer in enumerate(network.layers):
+        if isinstance(layer, BatchNorm1d):
+            h = X
+            for below in network.layers[:i]:
+                h, _ = below.forward(h, training=False)
+            mean = np.average(h, axis=0, weights=sample_weight)
+            var = np.average((h - mean) ** 2, axis=0, weights=sample_weight)
+            moments.append((mean, var))
+    return moments
+
+
+def _bn_buffers(network):
+    return [
+        (layer.buffers["running_mean"].copy(), layer.buffers["running_var"].copy())
+        for layer in network.layers
+        if isinstance(layer, BatchNorm1d)
+    ]
+
+
+def _state(reg):
+    """Copies of every parameter and buffer of the unfolded network."""
+    return [
+        {key: value.copy() for key, value in {**layer.params, **layer.buffers}.items()}
+        for layer in reg.network_.layers
+    ]
+
+
+def _assert_state_equal(state, other):
+    assert len(state) == len(other)
+    for layer_state, layer_other in zip(state, other, strict=True):
+        assert layer_state.keys() == layer_other.keys()
+        for key, value in layer_state.items():
+            assert_array_equal(value, layer_other[key], err_msg=key)
+
+
+def _record_batches(monkeypatch, *, fail_after=None, seen=None):
+    """Wrap ``loss_and_grads``: record batch sizes and parameters, maybe interrupt."""
+    original = sknorm._training.loss_and_grads
+    calls = []
+
+    def wrapper(network, loss_fn, alpha, X, Y, sample_weight):
+        if fail_after is not None and len(calls) >= fail_after:
+            raise KeyboardInterrupt
+        calls.append((X.shape[0], network.get_flat_params()))
+        return original(network, loss_fn, alpha, X, Y, sample_weight)
+
+    monkeypatch.setattr(sknorm._training, "loss_and_grads", wrapper)
+    return calls
+
+
+# ------------------------------------------------------------------ learning
+@pytest.mark.parametrize("batch_norm", [None, "before", "after"])
+def test_regressor_learns_smooth_target(batch_norm):
+    """Check that every placement reaches test R^2 > 0.9 on a smooth target."""
+    X, y = _smooth_data(400)
+    reg = MLPRegressor(batch_norm=batch_norm, **FAST).fit(X[:300], y[:300])
+    assert reg.score(X[300:], y[300:]) > 0.9
+
+
+def test_regressor_multi_output():
+    """Check that 2-D targets are learned and predicted with their shape."""
+    X, Y = _smooth_data(400, n_outputs=2)
+    reg = MLPRegressor(**FAST).fit(X[:300], Y[:300])
+    assert reg.n_outputs_ == 2
+    assert reg.predict(X[300:]).shape == (100, 2)
+    assert reg.target_mean_.shape == reg.target_scale_.shape == (2,)
+    assert reg.score(X[300:], Y[300:]) > 0.9
+
+
+# ----------------------------------------------------------------- structure
+@pytest.mark.parametrize(
+    ("batch_norm", "expected"),
+    [
+        (None, [Linear, ReLU, Linear, ReLU, Linear]),
+        ("before", [Linear, BatchNorm1d, ReLU, Linear, BatchNorm1d, ReLU, Linear]),
+        ("after", [Linear, ReLU, BatchNorm1d, Linear, ReLU, BatchNorm1d, Linear]),
+    ],
+)
+def test_regressor_network_structure(batch_norm, expected):
+    """Check the layer order and that only BN-before hidden Linears lack a bias."""
+    X, y = _smooth_data(50)
+    reg = MLPRegressor(
+        hidden_layer_sizes=(8, 6), batch_norm=batch_norm, max_iter=1, random_state=0
+    ).fit(X, y)
+    layers = reg.network_.layers
+    assert [type(layer) for layer in layers] == expected
+    linears = [layer for layer in layers if isinstance(layer, Linear)]
+    for hidden in linears[:-1]:
+        assert ("bias" in hidden.params) == (batch_norm != "before")
+    assert "bias" in linears[-1].params
+    assert reg.n_layers_ == 4
+    assert [c.shape for c in reg.coefs_] == [(3, 8), (8, 6), (6, 1)]
+    assert [b.shape for b in reg.intercepts_] == [(8,), (6,), (1,)]
+
+
+def test_regressor_dropout_layers():
+    """Check that dropout > 0 adds one Dropout per hidden layer and 0 adds none."""
+    X, y = _smooth_data(50)
+    params = {"hidden_layer_sizes": (8, 6), "max_iter": 1, "random_state": 0}
+    with_dropout = MLPRegressor(dropout=0.3, **params).fit(X, y)
+    without = MLPRegressor(**params).fit(X, y)
+    dropouts = [la for la in with_dropout.network_.layers if isinstance(la, Dropout)]
+    assert [layer.rate for layer in dropouts] == [0.3, 0.3]
+    assert not any(isinstance(la, Dropout) for la in without.network_.layers)
+
+
+# --------------------------------------------------------- folded prediction
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"batch_norm": "before"},
+        {"batch_norm": "after"},
+        {"batch_norm": None},
+        {"batch_norm": "before", "bn_affine": False},
+        {"batch_norm": "after", "bn_affine": False},
+        {"batch_norm": "before", "dropout": 0.2},
+        {"batch_norm": "after", "dropout": 0.2, "bn_stats": "running"},
+        {"loss": "poisson"},
+        {"standardize_target": False, "activation": "tanh"},
+    ],
+)
+def test_regressor_predict_matches_unfolded_network(params):
+    """Check that the folded predict equals the unfolded network to 1e-10."""
+    X, y = _smooth_data(200)
+    if params.get("loss") == "poisson":
+        y = np.exp(y / 3)
+    reg = MLPRegressor(max_iter=30, **FAST, **params).fit(X, 3 * y + 10)
+    assert_allclose(reg.predict(X), _unfolded_predict(reg, X), rtol=1e-10, atol=1e-10)
+
+
+def test_regressor_predict_multi_output_matches_unfolded_network():
+    """Check folded vs unfolded prediction for a 2-output regressor."""
+    X, Y = _smooth_data(200, n_outputs=2)
+    reg = MLPRegressor(max_iter=30, **FAST).fit(X, Y * [1.0, 100.0])
+    assert_allclose(reg.predict(X), _unfolded_predict(reg, X), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"batch_norm": "before"},
+        {"batch_norm": "after"},
+        {"batch_norm": None, "solver": "lbfgs"},
+        {"loss": "poisson"},
+        {"standardize_target": False, "activation": "logistic"},
+        {"n_outputs": 2},
+    ],
+)
+def test_regressor_to_sklearn_predicts_identically(params):
+    """Check that to_sklearn() gives a fitted sklearn MLP with equal predictions."""
+    params = dict(params)
+    X, y = _smooth_data(200, n_outputs=params.pop("n_outputs", 1))
+    if params.get("loss") == "poisson":
+        y = np.exp(y / 3)
+    reg = MLPRegressor(max_iter=30, **FAST, **params).fit(X, 50 * y + 7)
+    sk = reg.to_sklearn()
+    assert type(sk) is SkMLPRegressor
+    assert sk.n_features_in_ == 3
+    assert sk.out_activation_ == reg.out_activation_
+    assert sk.predict(X).dtype == np.float64
+    assert_allclose(sk.predict(X), reg.predict(X), rtol=1e-10, atol=1e-10)
+
+
+def test_regressor_to_sklearn_rejects_leaky_relu():
+    """Check that to_sklearn() raises ValueError for leaky_relu."""
+    X, y = _smooth_data(50)
+    reg = MLPRegressor(activation="leaky_relu", max_iter=2, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="leaky_relu"):
+        reg.to_sklearn()
+
+
+# ------------------------------------------------------- continued training
+def test_regressor_warm_start_continues(monkeypatch):
+    """Check that warm_start starts from the previous weights and lowers the loss."""
+    X, y = _smooth_data(200)
+    reg = MLPRegressor(max_iter=10, warm_start=True, **FAST).fit(X, y)
+    first_curve = list(reg.loss_curve_)
+    previous = reg.network_.get_flat_params()
+    network, t = reg.network_, reg.t_
+    calls = _record_batches(monkeypatch)
+    reg.fit(X, y)
+    assert reg.network_ is network
+    assert_array_equal(calls[0][1], previous)
+    assert reg.n_iter_ == 10
+    assert reg.t_ == t + 10 * 200
+    assert reg.loss_curve_[:10] == first_curve
+    assert len(reg.loss_curve_) == 20
+    assert reg.loss_curve_[-1] < first_curve[-1] < first_curve[0]
+
+
+def test_regressor_without_warm_start_restarts(monkeypatch):
+    """Check that a second fit without warm_start starts from fresh weights."""
+    X, y = _smooth_data(200)
+    reg = MLPRegressor(max_iter=5, **FAST).fit(X, y)
+    initial = MLPRegressor(max_iter=5, **FAST)
+    calls = _record_batches(monkeypatch)
+    initial.fit(X, y)
+    start_fresh = calls[0][1]
+    reg.fit(X, y)
+    assert_array_equal(calls[5][1], start_fresh)
+    assert len(reg.loss_curve_) == 5
+
+
+def test_regressor_partial_fit_continues():
+    """Check that repeated partial_fit calls keep lowering the training loss."""
+    X, y = _smooth_data(200)
+    reg = MLPRegressor(**FAST)
+    losses = []
+    for i in range(15):
+        reg.partial_fit(X, y)
+        losses.append(reg.loss_)
+        assert reg.n_iter_ == i + 1
+        assert reg.t_ == 200 * (i + 1)
+    assert losses[-1] < 0.5 * losses[0]
+    assert losses[-1] < losses[4]
+    assert reg.loss_curve_ == losses
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_regressor_partial_fit_available_for_stochastic_solvers(solver):
+    """Check that partial_fit exists for the stochastic solvers."""
+    assert hasattr(MLPRegressor(solver=solver), "partial_fit")
+
+
+def test_regressor_partial_fit_absent_with_lbfgs():
+    """Check that partial_fit is absent with solver='lbfgs' (unlike sklearn)."""
+    reg = MLPRegressor(solver="lbfgs")
+    assert not hasattr(reg, "partial_fit")
+    with pytest.raises(AttributeError, match="stochastic"):
+        reg.partial_fit
+
+
+def test_regressor_partial_fit_rejects_early_stopping():
+    """Check that partial_fit raises with early_stopping=True, as sklearn's MLP."""
+    X, y = _smooth_data(50)
+    with pytest.raises(ValueError, match="early_stopping"):
+        MLPRegressor(early_stopping=True).partial_fit(X, y)
+
+
+# --------------------------------------------------- determinism and dtypes
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"dropout": 0.2, "early_stopping": True, "batch_size": 64},
+        {"solver": "sgd", "batch_norm": "after"},
+        {"solver": "lbfgs"},
+    ],
+)
+def test_regressor_same_random_state_is_bitwise_reproducible(params):
+    """Check that the same random_state gives bitwise-identical models."""
+    X, y = _smooth_data(200)
+    first = MLPRegressor(max_iter=20, **FAST, **params).fit(X, y)
+    second = MLPRegressor(max_iter=20, **FAST, **params).fit(X, y)
+    pred = first.predict(X)
+    assert_array_equal(second.predict(X), pred)
+    for a, b in zip(first.coefs_ + first.intercepts_, second.coefs_ + second.intercepts_):
+        assert_array_equal(a, b)
+    first.fit(X, y)  # a refit of the same instance is identical as well
+    assert_array_equal(first.predict(X), pred)
+
+
+def test_regressor_different_random_state_differs():
+    """Check that different seeds give different models (the seed is used)."""
+    X, y = _smooth_data(100)
+    params = {**FAST, "max_iter": 5}
+    a = MLPRegressor(**{**params, "random_state": 0}).fit(X, y)
+    b = MLPRegressor(**{**params, "random_state": 1}).fit(X, y)
+    assert not np.array_equal(a.coefs_[0], b.coefs_[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_regressor_preserves_float_dtype(dtype, solver):
+    """Check that float32 X trains and predicts in float32, float64 in float64."""
+    X, y = _smooth_data(100)
+    reg = MLPRegressor(solver=solver, max_iter=10, **FAST).fit(X.astype(dtype), y)
+    assert all(c.dtype == dtype for c in reg.coefs_ + reg.intercepts_)
+    assert all(p.dtype == dtype for p in reg.network_.parameters())
+    assert reg.predict(X.astype(dtype)).dtype == dtype
+
+
+def test_regressor_float32_matches_float64_roughly():
+    """Check that a float32 fit predicts close to the float64 fit."""
+    X, y = _smooth_data(200)
+    pred64 = MLPRegressor(max_iter=20, **FAST).fit(X, y).predict(X)
+    reg32 = MLPRegressor(max_iter=20, **FAST).fit(X.astype(np.float32), y)
+    assert_allclose(reg32.predict(X.astype(np.float32)), pred64, atol=1e-2)
+
+
+# ------------------------------------------------------ target standardization
+def test_regressor_target_statistics_are_weighted_mean_and_std():
+    """Check that target_mean_/target_scale_ are the weighted mean and std of y."""
+    X, Y = _smooth_data(100, n_outputs=2)
+    Y = Y * [10.0, 0.1] + [3.0, -2.0]
+    w = np.random.default_rng(1).uniform(0.1, 3.0, 100)
+    reg = MLPRegressor(max_iter=2, random_state=0).fit(X, Y, sample_weight=w)
+    mean = np.average(Y, axis=0, weights=w)
+    std = np.sqrt(np.average((Y - mean) ** 2, axis=0, weights=w))
+    assert_allclose(reg.target_mean_, mean, rtol=1e-12)
+    assert_allclose(reg.target_scale_, std, rtol=1e-12)
+
+
+def test_regressor_poisson_target_scaled_by_weighted_mean():
+    """Check that Poisson targets are only divided by their weighted mean."""
+    X, y = _smooth_data(100)
+    y = np.exp(y / 3)
+    w = np.random.default_rng(1).uniform(0.1, 3.0, 100)
+    reg = MLPRegressor(loss="poisson", max_iter=2, random_state=0)
+    reg.fit(X, y, sample_weight=w)
+    assert_array_equal(reg.target_mean_, [0.0])
+    assert_allclose(reg.target_scale_, [np.average(y, weights=w)], rtol=1e-12)
+
+
+def test_regressor_without_target_standardization():
+    """Check that standardize_target=False keeps y as is (mean 0, scale 1)."""
+    X, y = _smooth_data(100)
+    reg = MLPRegressor(standardize_target=False, max_iter=2, random_state=0)
+    reg.fit(X, 5 * y + 100)
+    assert_array_equal(reg.target_mean_, [0.0])
+    assert_array_equal(reg.target_scale_, [1.0])
+
+
+def test_regressor_predictions_in_original_units():
+    """Check that y and 1000*y+5e4 give proportional predictions and equal losses."""
+    X, y = _smooth_data(200)
+    params = {**FAST, "max_iter": 50}
+    small = MLPRegressor(**params).fit(X, y)
+    large = MLPRegressor(**params).fit(X, 1000 * y + 5e4)
+    assert_allclose((large.predict(X) - 5e4) / 1000, small.predict(X), atol=1e-8)
+    assert_allclose(large.loss_curve_, small.loss_curve_, rtol=1e-8)
+    assert large.n_iter_ == small.n_iter_
+    assert large.score(X, 1000 * y + 5e4) > 0.9
+
+
+# ------------------------------------------------------------ early stopping
+def test_regressor_early_stopping_restores_best_epoch():
+    """Check that early stopping restores the best epoch's weights and BN buffers.
+
+    With ``validation_split='last'`` the model trains on the first 180 rows
+    only, so a plain fit on them for the best number of epochs must produce
+    bitwise the same network (weights and running statistics).
+    """
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5))
+    y = np.sin(X[:, 0]) + 0.5 * rng.standard_normal(200)
+    params = {
+        "hidden_layer_sizes": (64, 64),
+        "learning_rate_init": 0.01,
+        "batch_size": 32,
+        "bn_stats": "running",
+        "standardize_target": False,
+        "random_state": 0,
+    }
+    reg = MLPRegressor(early_stopping=True, validation_split="last", **params)
+    reg.fit(X, y)
+    scores = reg.validation_scores_
+    best_epoch = int(np.argmax(scores)) + 1
+    assert best_epoch < reg.n_iter_  # the restore really goes back in time
+    assert reg.best_validation_score_ == max(scores)
+    assert reg.best_loss_ is None
+    reference = MLPRegressor(max_iter=best_epoch, **params).fit(X[:180], y[:180])
+    _assert_state_equal(_state(reg), _state(reference))
+    assert_array_equal(reg.predict(X), reference.predict(X))
+    # The restored model scores its best validation score on the last rows.
+    assert_allclose(reg.score(X[180:], y[180:]), reg.best_validation_score_, rtol=1e-10)
+
+
+def test_regressor_early_stopping_population_stats_use_training_rows():
+    """Check that after early stopping, population BN statistics come from the
+    training rows with the restored weights."""
+    X, y = _smooth_data(200)
+    reg = MLPRegressor(
+        early_stopping=True, validation_split="last", max_iter=30, **FAST
+    ).fit(X, y)
+    for (mean, var), (ref_mean, ref_var) in zip(
+        _bn_buffers(reg.network_), _bn_input_moments(reg.network_, X[:180])
+    ):
+        assert_allclose(mean, ref_mean, rtol=1e-10, atol=1e-12)
+        assert_allclose(var, ref_var, rtol=1e-10, atol=1e-12)
+
+
+def test_regressor_validation_split_last_ignores_last_rows_in_training():
+    """Check that with validation_split='last' the last rows never reach training.
+
+    Two targets that differ only in the last 10% of rows must give bitwise the
+    same training losses while their validation scores differ.
+    """
+    X, y = _smooth_data(200)
+    y_changed = y.copy()
+    y_changed[180:] = 100.0
+    params = {
+        "early_stopping": True,
+        "validation_split": "last",
+        "standardize_target": False,
+        "n_iter_no_change": 1000,
+        "max_iter": 15,
+        **FAST,
+    }
+    a = MLPRegressor(**params).fit(X, y)
+    b = MLPRegressor(**params).fit(X, y_changed)
+    assert a.loss_curve_ == b.loss_curve_
+    assert a.validation_scores_ != b.validation_scores_
+    # With a shuffled split the changed rows are trained on.
+    params["validation_split"] = "random"
+    c = MLPRegressor(**params).fit(X, y)
+    d = MLPRegressor(**params).fit(X, y_changed)
+    assert c.loss_curve_ != d.loss_curve_
+
+
+def test_regressor_validation_split_too_small():
+    """Check that a validation set of fewer than 2 rows raises a clear error."""
+    X, y = _smooth_data(10)
+    with pytest.raises(ValueError, match="validation set is too small"):
+        MLPRegressor(early_stopping=True, validation_fraction=0.1).fit(X, y)
+
+
+# --------------------------------------------------------- BN statistics
+@pytest.mark.parametrize("bn_stats", ["population", "running"])
+@pytest.mark.parametrize("batch_norm", ["before", "after"])
+def test_regressor_bn_stats_modes(bn_stats, batch_norm):
+    """Check that 'population' stores training-set statistics and 'running' the
+    running averages, and that predict uses them."""
+    X, y = _smooth_data(300)
+    reg = MLPRegressor(
+        batch_norm=batch_norm, bn_stats=bn_stats, batch_size=50, max_iter=20, **FAST
+    ).fit(X, y)
+    buffers = _bn_buffers(reg.network_)
+    population = _bn_input_moments(reg.network_, X)
+    assert len(buffers) == 2
+    close = [
+        np.allclose(mean, ref_mean, rtol=1e-10, atol=1e-12)
+        and np.allclose(var, ref_var, rtol=1e-10, atol=1e-12)
+        for (mean, var), (ref_mean, ref_var) in zip(buffers, population)
+    ]
+    assert all(close) if bn_stats == "population" else not any(close)
+    assert_allclose(reg.predict(X), _unfolded_predict(reg, X), rtol=1e-10, atol=1e-10)
+
+
+def test_regressor_population_stats_are_sample_weighted():
+    """Check that population BN statistics use the sample weights."""
+    X, y = _smooth_data(200)
+    w = np.random.default_rng(2).uniform(0.0, 3.0, 200)
+    reg = MLPRegressor(max_iter=10, **FAST).fit(X, y, sample_weight=w)
+    for (mean, var), (ref_mean, ref_var) in zip(
+        _bn_buffers(reg.network_), _bn_input_moments(reg.network_, X, w)
+    ):
+        assert_allclose(mean, ref_mean, rtol=1e-10, atol=1e-12)
+        assert_allclose(var, ref_var, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_norm", ["before", "after"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_regressor_recompute_bn_statistics(batch_norm, weighted):
+    """Check that recompute_bn_statistics sets the population statistics of the
+    given X and refolds the network for predict."""
+    X, y = _smooth_data(200)
+    reg = MLPRegressor(batch_norm=batch_norm, max_iter=10, **FAST).fit(X, y)
+    before = reg.predict(X)
+    weights = np.random.default_rng(3).uniform(0, 2, 200) if weighted else None
+    X_new = 1.5 * X + 0.5
+    assert reg.recompute_bn_statistics(X_new, sample_weight=weights) is reg
+    for (mean, var), (ref_mean, ref_var) in zip(
+        _bn_buffers(reg.network_), _bn_input_moments(reg.network_, X_new, weights)
+    ):
+        assert_allclose(mean, ref_mean, rtol=1e-10, atol=1e-12)
+        assert_allclose(var, ref_var, rtol=1e-10, atol=1e-12)
+    after = reg.predict(X)
+    assert not np.allclose(after, before, rtol=1e-3)
+    assert_allclose(after, _unfolded_predict(reg, X), rtol=1e-10, atol=1e-10)
+
+
+def test_regressor_recompute_bn_statistics_after_partial_fit():
+    """Check that partial_fit keeps running statistics until recompute_bn_statistics
+    replaces them with the population statistics of the full data."""
+    X, y = _smooth_data(400)
+    reg = MLPRegressor(**FAST)
+    for chunk in np.array_split(np.arange(400), 4):
+        reg.partial_fit(X[chunk], y[chunk])
+    population = _bn_input_moments(reg.network_, X)
+    running = _bn_buffers(reg.network_)
+    assert not np.allclose(running[0][0], population[0][0], rtol=1e-6)
+    reg.recompute_bn_statistics(X)
+    for (mean, var), (ref_mean, ref_var) in zip(
+        _bn_buffers(reg.network_), _bn_input_moments(reg.network_, X)
+    ):
+        assert_allclose(mean, ref_mean, rtol=1e-10, atol=1e-12)
+        assert_allclose(var, ref_var, rtol=1e-10, atol=1e-12)
+    assert_allclose(reg.predict(X), _unfolded_predict(reg, X), rtol=1e-10, atol=1e-10)
+
+
+def test_regressor_recompute_bn_statistics_checks_input():
+    """Check that recompute_bn_statistics needs a fit and the fitted features."""
+    X, y = _smooth_data(50)
+    with pytest.raises(Exception, match="not fitted"):
+        MLPRegressor().recompute_bn_statistics(X)
+    reg = MLPRegressor(max_iter=2, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        reg.recompute_bn_statistics(X[:, :2])
+
+
+# ------------------------------------------------------------- inference
+@pytest.mark.parametrize(
+    "params", [{}, {"bn_stats": "running", "dropout": 0.3}, {"batch_norm": "after"}]
+)
+def test_regressor_predict_does_not_change_state(params):
+    """Check that predict and score leave every parameter and buffer untouched."""
+    X, y = _smooth_data(100)
+    reg = MLPRegressor(max_iter=5, **FAST, **params).fit(X, y)
+    state = _state(reg)
+    coefs = [c.copy() for c in reg.coefs_ + reg.intercepts_]
+    pickled = pickle.dumps(reg)
+    first = reg.predict(X[:7])
+    reg.score(X, y)
+    reg.predict(X * 10)
+    _assert_state_equal(_state(reg), state)
+    for a, b in zip(reg.coefs_ + reg.intercepts_, coefs):
+        assert_array_equal(a, b)
+    assert pickle.dumps(reg) == pickled
+    assert_array_equal(reg.predict(X[:7]), first)
+
+
+def test_regressor_predict_row_by_row_equals_batch():
+    """Check that a row's prediction does not depend on the other rows."""
+    X, y = _smooth_data(60)
+    reg = MLPRegressor(max_iter=5, **FAST).fit(X, y)
+    by_row = np.array([reg.predict(X[i : i + 1])[0] for i in range(10)])
+    assert_allclose(by_row, reg.predict(X)[:10], rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------ mini-batches
+@pytest.mark.parametrize("n_samples", [401, 201])
+def test_regressor_trailing_one_row_batch_is_merged(monkeypatch, n_samples):
+    """Check that a 1-row last mini-batch is merged into the previous batch."""
+    X, y = _smooth_data(n_samples)
+    calls = _record_batches(monkeypatch)
+    reg = MLPRegressor(batch_size=200, max_iter=2, shuffle=True, **FAST).fit(X, y)
+    sizes = [size for size, _ in calls]
+    per_epoch = [200, 201] if n_samples == 401 else [201]
+    assert sizes == per_epoch * 2
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_regressor_batch_size_one_with_batch_norm_raises():
+    """Check that batch_size=1 with batch normalization raises a clear error."""
+    X, y = _smooth_data(20)
+    with pytest.raises(ValueError, match="batch_size=1"):
+        MLPRegressor(batch_size=1).fit(X, y)
+    MLPRegressor(batch_size=1, batch_norm=None, max_iter=2).fit(X, y)
+
+
+def test_regressor_batch_norm_needs_two_samples():
+    """Check that fitting one sample with batch normalization raises ValueError."""
+    X, y = _smooth_data(1)
+    with pytest.raises(ValueError, match="n_samples=1"):
+        MLPRegressor().fit(X, y)
+
+
+# ------------------------------------------------------------ sample weights
+@pytest.mark.parametrize(
+    "params", [{}, {"solver": "lbfgs"}, {"solver": "sgd", "batch_norm": "after"}]
+)
+def test_regressor_integer_sample_weight_equals_repeated_rows(params):
+    """Check that integer weights equal repeated rows (full-batch training)."""
+    rng = np.random.default_rng(0)
+    X, y = _smooth_data(40)
+    w = rng.integers(0, 4, 40)
+    weighted = MLPRegressor(random_state=0, **params).fit(X, y, sample_weight=w)
+    repeated = MLPRegressor(random_state=0, **params).fit(
+        np.repeat(X, w, axis=0), np.repeat(y, w)
+    )
+    assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-7)
+
+
+@pytest.mark.parametrize("params", [{}, {"solver": "lbfgs"}])
+def test_regressor_zero_weight_rows_are_ignored(params):
+    """Check that rows of zero weight change nothing, even with wild values."""
+    rng = np.random.default_rng(0)
+    X, y = _smooth_data(40)
+    X_extra = np.vstack([X, 10 * rng.standard_normal((10, 3))])
+    y_extra = np.concatenate([y, 1e3 * rng.standard_normal(10)])
+    w = np.concatenate([np.ones(40), np.zeros(10)])
+    weighted = MLPRegressor(random_state=0, **params).fit(X_extra, y_extra, w)
+    plain = MLPRegressor(random_state=0, **params).fit(X, y)
+    assert_allclose(weighted.predict(X), plain.predict(X), rtol=1e-7)
+    assert_allclose(weighted.target_mean_, plain.target_mean_, rtol=1e-12)
+
+
+def test_regressor_sample_weight_changes_fit():
+    """Check that non-uniform weights pull predictions toward heavy rows."""
+    X, y = _smooth_data(200)
+    y_shifted = y + np.where(X[:, 0] > 0, 3.0, 0.0)
+    heavy = np.where(X[:, 0] > 0, 1.0, 0.0) + 0.01
+    params = {**FAST, "max_iter": 50}
+    plain = MLPRegressor(**params).fit(X, y_shifted)
+    weighted = MLPRegressor(**params).fit(X, y_shifted, sample_weight=heavy)
+    right = X[:, 0] > 0
+    err_plain = np.mean((plain.predict(X)[right] - y_shifted[right]) ** 2)
+    err_weighted = np.mean((weighted.predict(X)[right] - y_shifted[right]) ** 2)
+    assert err_weighted < err_plain
+
+
+# ---------------------------------------------------------------- errors
+def test_regressor_poisson_rejects_negative_y():
+    """Check that the Poisson loss rejects negative targets."""
+    X, y = _smooth_data(50)
+    with pytest.raises(ValueError, match="negative"):
+        MLPRegressor(loss="poisson").fit(X, y - y.max() - 1)
+
+
+def test_regressor_poisson_predictions_positive():
+    """Check that the Poisson regressor predicts positive values (exp output)."""
+    X, y = _smooth_data(200)
+    reg = MLPRegressor(loss="poisson", max_iter=30, **FAST).fit(X, np.exp(y / 2))
+    assert reg.out_activation_ == "exp"
+    assert (reg.predict(X) > 0).all()
+
+
+def test_regressor_divergence_raises_and_keeps_finite_model():
+    """Check that a diverging sgd run raises ValueError and leaves a usable model."""
+    X, y = _smooth_data(200)
+    reg = MLPRegressor(
+        solver="sgd", learning_rate_init=10.0, batch_norm=None, random_state=0
+    )
+    with pytest.raises(ValueError, match="diverged"):
+        reg.fit(X * 1e3, y)
+    assert np.isfinite(reg.predict(X * 1e3)).all()
+    assert all(np.isfinite(c).all() for c in reg.coefs_ + reg.intercepts_)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_regressor_keyboard_interrupt_leaves_usable_model(monkeypatch, solver):
+    """Check that KeyboardInterrupt propagates, leaves a model that predicts finite
+    values, and that warm_start continues from it."""
+    X, y = _smooth_data(200)
+    reg = MLPRegressor(solver=solver, batch_size=50, warm_start=True, **FAST)
+    _record_batches(monkeypatch, fail_after=10)
+    with pytest.raises(KeyboardInterrupt):
+        reg.fit(X, y)
+    assert np.isfinite(reg.predict(X)).all()
+    interrupted = reg.network_.get_flat_params()
+    monkeypatch.undo()
+    calls = _record_batches(monkeypatch)
+    reg.set_params(max_iter=20).fit(X, y)
+    assert_array_equal(calls[0][1], interrupted)
+    assert reg.n_iter_ > 0
+    assert reg.score(X, y) > 0.5
+
+
+def test_regressor_verbose_prints_iterations(capsys):
+    """Check that verbose=True prints the loss of every iteration."""
+    X, y = _smooth_data(50)
+    MLPRegressor(verbose=True, max_iter=3, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert len(re.findall(r"Iteration \d+, loss = ", out)) == 3
+
+
+def test_regressor_verbose_prints_validation_score(capsys):
+    """Check that verbose early stopping also prints the validation score."""
+    X, y = _smooth_data(50)
+    MLPRegressor(verbose=True, early_stopping=True, max_iter=2, random_state=0).fit(
+        X, y
+    )
+    assert "Validation score" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_regressor_convergence_warning_at_max_iter(solver):
+    """Check that reaching max_iter raises a ConvergenceWarning."""
+    X, y = _smooth_data(100)
+    with pytest.warns(ConvergenceWarning):
+        MLPRegressor(solver=solver, max_iter=3, random_state=0).fit(X, y)
+
+
+def test_regressor_stops_before_max_iter_without_warning(recwarn):
+    """Check that a converged stochastic fit stops early without a warning."""
+    X, y = _smooth_data(200)
+    reg = MLPRegressor(max_iter=500, **FAST).fit(X, y)
+    assert reg.n_iter_ < 500
+    assert not any(issubclass(w.category, ConvergenceWarning) for w in recwarn)
