@@ -156,11 +156,22 @@ class BaseMLP(BaseEstimator):
             lr_schedule="adaptive" if self.learning_rate == "adaptive" else "constant",
         )
 
-    def _check_solver(self):
+    def _check_partial_fit(self):
+        """Return True if ``partial_fit`` applies, else raise AttributeError.
+
+        ``available_if`` hides ``partial_fit`` (``hasattr`` is False) for the
+        settings one chunk cannot support, instead of exposing a method that
+        always raises (scikit-learn's regressor exposes it with 'lbfgs').
+        """
         if self.solver not in ("sgd", "adam"):
             raise AttributeError(
                 "partial_fit is only available for stochastic optimizers. "
                 f"{self.solver} is not stochastic."
+            )
+        if self.early_stopping:
+            raise AttributeError(
+                "partial_fit is not available with early_stopping=True: one chunk "
+                "cannot provide a held-out validation set."
             )
         return True
 
@@ -266,8 +277,6 @@ class BaseMLP(BaseEstimator):
         self._finalize(X, sample_weight)
 
     def _fit_stochastic(self, X, Y, sample_weight, rng, incremental):
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
         if self.early_stopping:
@@ -312,12 +321,8 @@ class BaseMLP(BaseEstimator):
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
             return min(200, n_samples)
-        if self.batch_size > n_samples:
-            warnings.warn(
-                f"Got `batch_size`={self.batch_size} larger than n_samples="
-                f"{n_samples}. It is going to be clipped.",
-                stacklevel=3,
-            )
+        # Clipped without a warning: the default of 64 exceeds many small
+        # datasets, where one full batch is the expected behaviour.
         batch_size = min(self.batch_size, n_samples)
         if batch_size < 2 and self.batch_norm is not None:
             raise ValueError(
@@ -464,8 +469,8 @@ class BaseMLP(BaseEstimator):
 
         Returns
         -------
-        self : object
-            The estimator, with updated statistics.
+        MLPRegressor or MLPClassifier
+            The estimator itself (``self``), with updated statistics.
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)

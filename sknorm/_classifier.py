@@ -43,8 +43,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Weights per class, multiplied into ``sample_weight``. ``'balanced'``
         uses ``n_samples / (n_classes * np.bincount(y))``, with the counts and
         ``n_samples`` weighted by ``sample_weight`` (so integer weights equal
-        repeated rows). Not supported for multilabel targets, nor
-        ``'balanced'`` in ``partial_fit``.
+        repeated rows). Not supported for multilabel targets; with
+        ``'balanced'``, ``partial_fit`` is unavailable (one chunk does not know
+        the stream's class frequencies).
 
     Attributes
     ----------
@@ -169,12 +170,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
         Returns
         -------
-        self : object
-            The fitted classifier.
+        MLPClassifier
+            The fitted classifier (``self``).
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
-    @available_if(lambda est: est._check_solver())
+    @available_if(lambda est: est._check_partial_fit())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Run one epoch over the given data (only for 'sgd' and 'adam').
@@ -192,8 +193,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
         Returns
         -------
-        self : object
-            The updated classifier.
+        MLPClassifier
+            The updated classifier (``self``).
         """
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
@@ -213,7 +214,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
             Predicted labels.
         """
         check_is_fitted(self)
@@ -232,7 +233,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
         Returns
         -------
-        y_prob : ndarray of shape (n_samples, n_classes)
+        ndarray of shape (n_samples, n_classes)
             Probability of each class, in the order of ``classes_``.
         """
         check_is_fitted(self)
@@ -253,7 +254,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
         Returns
         -------
-        log_y_prob : ndarray of shape (n_samples, n_classes)
+        ndarray of shape (n_samples, n_classes)
             Log-probability of each class, in the order of ``classes_``.
         """
         y_prob = self.predict_proba(X)
@@ -272,6 +273,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return to_sklearn_mlp(self)
 
     # ---------------------------------------------------------- internals
+    def _check_partial_fit(self):
+        super()._check_partial_fit()
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            raise AttributeError(
+                "partial_fit is not available with class_weight='balanced': class "
+                "frequencies of one chunk are not those of the stream. Pass a dict."
+            )
+        return True
+
     def _validate_predict(self, X):
         return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
 
@@ -319,11 +329,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             return sample_weight
         if self._label_binarizer.y_type_.startswith("multilabel"):
             raise ValueError("class_weight is not supported for multilabel targets.")
-        if incremental and self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' is not supported for partial_fit: class "
-                "frequencies of one chunk are not those of the stream. Pass a dict."
-            )
         if self.class_weight == "balanced":
             # Class frequencies weighted by sample_weight (scikit-learn >= 1.7
             # convention): integer weights then equal repeated rows.

@@ -24,8 +24,9 @@ default='relu'
 
     batch_size : int or 'auto', default=64
         Mini-batch size for 'sgd' and 'adam'; ``'auto'`` is
-        ``min(200, n_samples)`` (scikit-learn's default). A trailing batch of a
-        single row is merged into the previous one. sknorm defaults to 64: on
+        ``min(200, n_samples)`` (scikit-learn's default). A size above
+        ``n_samples`` is clipped to one full batch, silently. A trailing batch of
+        a single row is merged into the previous one. sknorm defaults to 64: on
         the Greensboro GHI task it scored higher than 200 with batch norm (see
         the README's "Changed defaults").
 
@@ -74,7 +75,7 @@ default='relu'
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when the
         validation score stops improving; the best weights *and* their batch-norm
-        statistics are restored.
+        statistics are restored. ``partial_fit`` is unavailable with it.
 
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.

@@ -181,12 +181,12 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
         Returns
         -------
-        self : object
-            The fitted regressor.
+        MLPRegressor
+            The fitted regressor (``self``).
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
-    @available_if(lambda est: est._check_solver())
+    @available_if(lambda est: est._check_partial_fit())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over the given data (only for 'sgd' and 'adam').
@@ -205,8 +205,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
         Returns
         -------
-        self : object
-            The updated regressor.
+        MLPRegressor
+            The updated regressor (``self``).
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
@@ -220,7 +220,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values, in the target's original units.
         """
         check_is_fitted(self)

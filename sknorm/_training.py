@@ -140,7 +140,6 @@ def fit_lbfgs(
     scipy.optimize.OptimizeResult
         The optimizer's result; ``network`` holds the final parameters.
     """
-
     # Best point evaluated so far: where an interrupted run leaves the network.
     best = {"loss": np.inf, "theta": network.get_flat_params()}
 
