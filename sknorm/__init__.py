@@ -6,12 +6,23 @@ Public estimators:
 - :class:`MLPRegressor`, :class:`MLPClassifier`: drop-in replacements for
   scikit-learn's MLPs with batch normalization.
 
-The NumPy engine lives in :mod:`sknorm.nn`.
+Settings (:func:`get_config`, :func:`set_config`, :func:`config_context`)
+choose how many BLAS threads ``fit`` uses. The NumPy engine lives in
+:mod:`sknorm.nn`.
 """
 
 from sknorm._classifier import MLPClassifier
+from sknorm._config import config_context, get_config, set_config
 from sknorm._regressor import MLPRegressor
 from sknorm._standardizer import Standardizer
 
 __version__ = "0.1.0"
-__all__ = ["MLPClassifier", "MLPRegressor", "Standardizer", "__version__"]
+__all__ = [
+    "MLPClassifier",
+    "MLPRegressor",
+    "Standardizer",
+    "__version__",
+    "config_context",
+    "get_config",
+    "set_config",
+]

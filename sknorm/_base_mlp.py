@@ -8,6 +8,7 @@ encode targets (``_encode_targets``) and decode predictions.
 """
 
 import itertools
+import math
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
@@ -16,17 +17,20 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from sknorm import _training
+from sknorm._config import get_config
 from sknorm._sklearn_compat import (
     Interval,
     Options,
     StrOptions,
     _check_sample_weight,
 )
+from sknorm._validation import check_magnitude, validate_numeric_data
 from sknorm.nn._folding import fold_batchnorm
+from sknorm.nn._inference import dense_forward
 from sknorm.nn._layers import (
     ACTIVATIONS,
     BatchNorm1d,
@@ -38,8 +42,9 @@ from sknorm.nn._losses import LOSSES, OUTPUT_ACTIVATIONS
 from sknorm.nn._network import Sequential
 from sknorm.nn._optimizers import SGD, Adam
 
-# Rows per chunk at inference: bounds the extra memory of predict on huge X.
-_PREDICT_CHUNK = 65_536
+# Rows per chunk at inference: bounds the extra memory of predict on huge X,
+# and a chunk's layer outputs stay in cache (65_536 rows was 1.5x slower).
+_PREDICT_CHUNK = 4096
 
 
 class BaseMLP(BaseEstimator):
@@ -97,7 +102,9 @@ class BaseMLP(BaseEstimator):
             sizes = [sizes]
         sizes = list(sizes)
         if any(not isinstance(s, Integral) or s <= 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers, got {sizes}."
+            )
         return [int(s) for s in sizes]
 
     def _build_network(self, n_in, n_out, dtype, rng):
@@ -136,6 +143,8 @@ class BaseMLP(BaseEstimator):
         return Sequential(layers)
 
     def _make_optimizer(self):
+        # Parameters as views of one vector: each step updates it in one go.
+        self.network_.flat_parameters()
         params = self.network_.parameters()
         if self.solver == "sgd":
             return SGD(
@@ -180,7 +189,7 @@ class BaseMLP(BaseEstimator):
         first_call = not hasattr(self, "network_") or (
             not self.warm_start and not incremental
         )
-        X, y = validate_data(
+        X, y = validate_numeric_data(
             self,
             X,
             y,
@@ -189,6 +198,7 @@ class BaseMLP(BaseEstimator):
             dtype=(np.float64, np.float32),
             reset=first_call,
         )
+        self._check_X_magnitude(X)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
@@ -207,13 +217,24 @@ class BaseMLP(BaseEstimator):
             if isinstance(layer, Dropout):
                 layer.rng = rng
         # Mini-batch products are small: a second BLAS thread mostly waits and,
-        # on a busy 2-core machine, made epochs tens of times slower.
-        with threadpool_limits(limits=1, user_api="blas"):
+        # on a busy 2-core machine, made epochs tens of times slower. Users
+        # choose with sknorm.set_config / config_context (None: no limit).
+        blas_threads = get_config()["fit_blas_threads"]
+        with threadpool_limits(limits=blas_threads, user_api="blas"):
             if self.solver == "lbfgs":
                 self._fit_lbfgs(X, Y, sample_weight)
             else:
                 self._fit_stochastic(X, Y, sample_weight, rng, incremental)
         return self
+
+    def _check_X_magnitude(self, X):
+        check_magnitude(
+            X,
+            "X",
+            "Standardize X first (e.g. sknorm.Standardizer in a pipeline); if "
+            "these are missing-value sentinels, replace them by NaN and impute.",
+            getattr(self, "feature_names_in_", None),
+        )
 
     def _make_rng(self, incremental):
         # A fresh generator on every fit (never one stored across fits) makes
@@ -292,12 +313,21 @@ class BaseMLP(BaseEstimator):
         else:
             valid = None
         batch_size = self._batch_size(X.shape[0])
+        trainer = self._make_trainer(batch_size, incremental or valid is not None)
         if not incremental:
             self.n_iter_ = 0
+        # States to fall back on, most recent first: the start of the current
+        # epoch (the end of the last completed one), of the previous epoch and
+        # of this fit; see _diverged.
+        fit_start = _training.snapshot(self.network_)
+        last_good = [fit_start]
         try:
             for _ in range(1 if incremental else self.max_iter):
-                last_good = _training.snapshot(self.network_)
-                self._run_epoch(X, Y, sample_weight, batch_size, rng, last_good)
+                last_good = [_training.snapshot(self.network_), last_good[0], fit_start]
+                self._run_epoch(
+                    X, Y, sample_weight, batch_size, rng, last_good, trainer
+                )
+                self._check_epoch_finite(X, sample_weight, last_good)
                 if self._end_of_epoch(X.shape[0], valid):
                     break
             else:
@@ -311,7 +341,7 @@ class BaseMLP(BaseEstimator):
         except KeyboardInterrupt:
             # Leave a usable model (the last completed epoch), then let the
             # interrupt propagate so scripts and grid searches really stop.
-            _training.restore(self.network_, last_good)
+            _training.restore(self.network_, last_good[0])
             self._finalize(X, sample_weight, incremental)
             raise
         if self.early_stopping:
@@ -331,23 +361,40 @@ class BaseMLP(BaseEstimator):
             )
         return batch_size
 
-    def _run_epoch(self, X, Y, sample_weight, batch_size, rng, last_good):
+    def _make_trainer(self, batch_size, need_running_stats):
+        # Population statistics replace the running ones after a full fit, so
+        # updating them would be wasted work (early stopping scores with them).
+        return _training.make_trainer(
+            self.network_,
+            self._optimizer,
+            self._loss_fn(),
+            batch_size,
+            update_running_stats=need_running_stats or self.bn_stats == "running",
+        )
+
+    def _run_epoch(self, X, Y, sample_weight, batch_size, rng, last_good, trainer):
         n_samples = X.shape[0]
         order = rng.permutation(n_samples) if self.shuffle else None
-        loss_fn = self._loss_fn()
+        # Weights all 1 (no sample_weight given) take the unweighted fast path.
+        unit = sample_weight.min() == 1 == sample_weight.max()
         total_loss, total_weight = 0.0, 0.0
         for rows in _training.minibatch_slices(n_samples, batch_size):
             idx = order[rows] if order is not None else rows
-            wb = sample_weight[idx]
-            w_sum = float(wb.sum())
-            if w_sum == 0:
-                continue  # nothing to learn from; avoids dividing by zero
-            loss, grads = _training.loss_and_grads(
-                self.network_, loss_fn, self.alpha, X[idx], Y[idx], wb
+            if unit:
+                wb, w_sum = None, float(rows.stop - rows.start)
+            else:
+                wb = sample_weight[idx]
+                w_sum = float(wb.sum())
+                if w_sum == 0:
+                    continue  # nothing to learn from; avoids dividing by zero
+            xb, yb = trainer.gather(X, Y, idx)
+            # The trainer as loss_fn selects the fused path (see loss_and_grads).
+            loss, grad = _training.loss_and_grads(
+                self.network_, trainer, self.alpha, xb, yb, wb
             )
-            if not np.isfinite(loss):
+            if not math.isfinite(loss):
                 self._diverged(X, sample_weight, last_good)
-            self._optimizer.step(self.network_.flat_grads(grads))
+            self._optimizer.step(grad)
             total_loss += loss * w_sum
             total_weight += w_sum
         self.n_iter_ += 1
@@ -357,15 +404,55 @@ class BaseMLP(BaseEstimator):
         if self.verbose:
             print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
 
+    def _check_epoch_finite(self, X, sample_weight, last_good):
+        """Treat parameters that overflowed in an epoch's last step as divergence.
+
+        ``_run_epoch`` checks each batch's loss before its step, so an overflow
+        in the very last step of a fit would otherwise go unnoticed and fold
+        into NaN ``coefs_``.
+        """
+        arrays = (
+            array
+            for layer in self.network_.layers
+            for array in (*layer.params.values(), *layer.buffers.values())
+        )
+        if all(np.isfinite(array).all() for array in arrays):
+            return
+        # Undo the epoch's bookkeeping: it is reported as the diverged one.
+        self.n_iter_ -= 1
+        self.t_ -= X.shape[0]
+        self.loss_curve_.pop()
+        self._diverged(X, sample_weight, last_good)
+
     def _diverged(self, X, sample_weight, last_good):
-        _training.restore(self.network_, last_good)
+        """Restore the last usable state and raise a ValueError explaining why.
+
+        ``last_good`` lists snapshots, most recent first (see _fit_stochastic).
+        The end of the last completed epoch comes first, but its final steps
+        were never evaluated and can be finite yet so large that inference
+        overflows; the first state whose folded network predicts finite
+        values on the training rows is kept.
+
+        An error rather than a warning: the weights just before a blow-up are
+        rarely a good model, and in model selection an error gives the
+        candidate ``error_score`` instead of a score of a broken fit. The
+        estimator is still left usable (finite ``predict``) for inspection.
+        """
         self.loss_curve_.append(np.nan)
-        self._finalize(X, sample_weight)
+        for state in last_good:
+            _training.restore(self.network_, state)
+            self._finalize(X, sample_weight)
+            with np.errstate(all="ignore"):
+                out = self._forward_fast(X)
+            if np.isfinite(out.min()) and np.isfinite(out.max()):
+                break
         raise ValueError(
-            f"Training diverged in epoch {self.n_iter_ + 1}: the loss became "
-            "non-finite. The model keeps the weights and batch-norm statistics of "
-            "the last finite epoch. Lower learning_rate_init, standardize X "
-            "(sknorm.Standardizer) or enable batch_norm."
+            f"Training diverged in epoch {self.n_iter_ + 1}: the loss or the "
+            "weights became non-finite. The estimator keeps the latest weights "
+            "and batch-norm statistics from before that epoch that predict finite "
+            "values, but it is not a converged fit. Lower learning_rate_init, "
+            "standardize X (sknorm.Standardizer) or enable batch_norm (and, for "
+            "the regressor, keep standardize_target=True)."
         )
 
     def _end_of_epoch(self, n_samples, valid):
@@ -403,6 +490,11 @@ class BaseMLP(BaseEstimator):
 
     def _finalize(self, X, sample_weight, incremental=False):
         """Freeze BN statistics (population mode) and fold for prediction."""
+        # Every fit gives Dropout a fresh generator: dropping it afterwards
+        # keeps the fitted state to arrays and sknorm types (loadable by skops).
+        for layer in self.network_.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = None
         # partial_fit sees one chunk: population statistics of a chunk would be
         # wrong for the whole stream, so it keeps the running averages until the
         # user calls recompute_bn_statistics on the full data.
@@ -428,21 +520,30 @@ class BaseMLP(BaseEstimator):
 
     # --------------------------------------------------------------- predict
     def _forward_fast(self, X):
-        """Output-layer predictions of the folded network, chunked by rows."""
-        hidden = ACTIVATIONS[self.activation]()
+        """Output-layer predictions of the folded network (thread-safe, chunked)."""
         output = OUTPUT_ACTIVATIONS[self.out_activation_]
-        out = np.empty((X.shape[0], self.intercepts_[-1].shape[0]), dtype=X.dtype)
-        last = len(self.coefs_) - 1
-        for start in range(0, X.shape[0], _PREDICT_CHUNK):
-            a = X[start : start + _PREDICT_CHUNK]
-            for i, (weight, bias) in enumerate(
-                zip(self.coefs_, self.intercepts_, strict=True)
-            ):
-                a = a @ weight
-                a += bias
-                if i < last:
-                    a = hidden.forward(a, training=False)[0]
-            out[start : start + _PREDICT_CHUNK] = output(a)
+        return dense_forward(
+            X,
+            self.coefs_,
+            self.intercepts_,
+            self.activation,
+            output,
+            chunk=_PREDICT_CHUNK,
+        )
+
+    def _predict_output(self, X):
+        """Validate X and return the output layer, refusing overflowed values."""
+        check_is_fitted(self)
+        X = validate_numeric_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        out = self._forward_fast(X)
+        # min/max propagate NaN and allocate nothing of X's size.
+        if not (np.isfinite(out.min()) and np.isfinite(out.max())):
+            largest = max(float(X.max()), -float(X.min()))
+            raise ValueError(
+                "The network's output overflowed to inf or NaN: X holds values "
+                f"of magnitude up to {largest:.3g}, far outside the training "
+                "range. Check X for missing-value sentinels or unscaled columns."
+            )
         return out
 
     def _validation_score(self, X, Y, sample_weight):
@@ -473,8 +574,9 @@ class BaseMLP(BaseEstimator):
             The estimator itself (``self``), with updated statistics.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X = validate_numeric_data(self, X, dtype=(np.float64, np.float32), reset=False)
         X = X.astype(self.coefs_[0].dtype, copy=False)
+        self._check_X_magnitude(X)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )

@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d
 
 from sknorm._base_mlp import BaseMLP
 from sknorm._docstrings import fill_doc
@@ -65,7 +65,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     -----
     Differences from scikit-learn's MLPClassifier: ``batch_norm='before'`` by
     default; ``class_weight``; a 1-row trailing mini-batch is merged into the
-    previous one.
+    previous one; ``y`` with a single class raises a ValueError.
+
+    Reliability (README, "Reliability"): a fit whose loss or weights become
+    non-finite raises ``ValueError("Training diverged ...")`` after restoring
+    the latest earlier state that predicts finite values. ``KeyboardInterrupt``
+    propagates after restoring the last completed epoch, which
+    ``warm_start=True`` resumes. ``X`` values whose squares overflow (beyond
+    about 1e151 in float64) raise a ValueError, and so does a prediction that
+    would overflow. Fitted models load safely with ``skops.io.load`` and the
+    trusted types of the README.
 
     Examples
     --------
@@ -217,8 +226,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         ndarray of shape (n_samples,) or (n_samples, n_classes)
             Predicted labels.
         """
-        check_is_fitted(self)
-        y_pred = self._forward_fast(self._validate_predict(X))
+        y_pred = self._predict_output(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         return self._label_binarizer.inverse_transform(y_pred)
@@ -236,8 +244,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         ndarray of shape (n_samples, n_classes)
             Probability of each class, in the order of ``classes_``.
         """
-        check_is_fitted(self)
-        y_prob = self._forward_fast(self._validate_predict(X))
+        y_prob = self._predict_output(X)
         if self.n_outputs_ == 1:
             y_prob = y_prob.ravel()
         if y_prob.ndim == 1:
@@ -282,9 +289,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             )
         return True
 
-    def _validate_predict(self, X):
-        return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-
     def _loss_name(self):
         if self.out_activation_ == "softmax":
             return "softmax_cross_entropy"
@@ -296,6 +300,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
 
     def _encode_targets(self, y, sample_weight, first_call, incremental):
+        _check_label_types(y)
         check_classification_targets(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -304,6 +309,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             self.classes_ = self._label_binarizer.classes_
         else:
             self._check_known_classes(y)
+        multilabel = self._label_binarizer.y_type_.startswith("multilabel")
+        if not multilabel and len(self.classes_) < 2:
+            # A one-class model would learn nothing and predict_proba would
+            # return a column for a class that does not exist.
+            raise ValueError(
+                "MLPClassifier needs samples of at least 2 classes, but y "
+                f"contains only one class: {self.classes_.tolist()}."
+            )
         if first_call:
             multiclass = self._label_binarizer.y_type_ == "multiclass"
             self.out_activation_ = "softmax" if multiclass else "logistic"
@@ -311,6 +324,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return Y, self._apply_class_weight(y, sample_weight, incremental)
 
     def _check_known_classes(self, y):
+        """Refuse labels outside ``classes_`` (and, with warm_start, missing ones)."""
         classes = unique_labels(y)
         if self.warm_start and set(classes) != set(self.classes_):
             raise ValueError(
@@ -355,3 +369,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         # class_weight is refused for multilabel targets (see _apply_class_weight).
         tags.classifier_tags.multi_label = self.class_weight is None
         return tags
+
+
+def _check_label_types(y):
+    """Raise a clear error for labels that mix strings and numbers."""
+    if y.dtype != object:
+        return
+    # scikit-learn reports such labels as "Unknown label type: unknown".
+    kinds = {isinstance(label, str) for label in np.ravel(y)}
+    if len(kinds) > 1:
+        raise ValueError(
+            "y mixes string and numeric labels; convert all labels to one type "
+            "first, e.g. y.astype(str)."
+        )

@@ -6,7 +6,6 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sknorm._base_mlp import BaseMLP
 from sknorm._docstrings import fill_doc
@@ -15,7 +14,8 @@ from sknorm._sklearn_compat import (
     StrOptions,
     _fit_context,
 )
-from sknorm._standardizer import standardization_stats
+from sknorm._stats import standardization_stats
+from sknorm._validation import check_magnitude
 from sknorm.nn._losses import OUTPUT_ACTIVATIONS
 
 
@@ -72,6 +72,15 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     and ``tol`` are in standardized units; the tags declare multi-output
     support; ``partial_fit`` is absent with ``solver='lbfgs'``; a 1-row
     trailing mini-batch is merged into the previous one.
+
+    Reliability (README, "Reliability"): a fit whose loss or weights become
+    non-finite raises ``ValueError("Training diverged ...")`` after restoring
+    the latest earlier state that predicts finite values. ``KeyboardInterrupt``
+    propagates after restoring the last completed epoch, which
+    ``warm_start=True`` resumes. ``X`` (and, with ``standardize_target=False``,
+    ``y``) values whose squares overflow (beyond about 1e151 in float64) raise
+    a ValueError, and so does a prediction that would overflow. Fitted models
+    load safely with ``skops.io.load`` and the trusted types of the README.
 
     Examples
     --------
@@ -223,9 +232,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values, in the target's original units.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        y_pred = self._forward_fast(X)
+        y_pred = self._predict_output(X)
         return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
 
     def to_sklearn(self):
@@ -250,7 +257,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return None
 
     def _encode_targets(self, y, sample_weight, first_call, incremental):
-        Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(sample_weight.dtype)
+        with np.errstate(over="ignore"):
+            Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(sample_weight.dtype)
+        if not np.isfinite(Y).all():
+            raise ValueError(
+                f"y has values too large for {Y.dtype}, the dtype of X; pass X "
+                "as float64."
+            )
         if self.loss == "poisson" and (Y < 0).any():
             raise ValueError(
                 "Some value(s) of y are negative which is not allowed for Poisson "
@@ -264,7 +277,15 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                 f"y has {Y.shape[1]} outputs, but this model was fitted with "
                 f"{self.n_outputs_} outputs."
             )
-        return (Y - self.target_mean_) / self.target_scale_, sample_weight
+        Y = (Y - self.target_mean_) / self.target_scale_
+        # The network trains on these values: huge ones overflow the loss.
+        check_magnitude(
+            Y,
+            "y (after target standardization)" if self.standardize_target else "y",
+            "Divide y by a constant"
+            + ("." if self.standardize_target else " or set standardize_target=True."),
+        )
+        return Y, sample_weight
 
     def _target_stats(self, Y, sample_weight):
         n_outputs = Y.shape[1]
@@ -276,7 +297,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             mean, _, _ = standardization_stats(Y, sample_weight, with_std=False)
             scale = np.where(mean > 0, mean, ones).astype(Y.dtype)
             return np.zeros_like(ones), scale
-        mean, _, scale = standardization_stats(Y, sample_weight)
+        try:
+            mean, _, scale = standardization_stats(Y, sample_weight)
+        except ValueError as exc:
+            raise ValueError(f"Cannot standardize y: {exc}") from exc
         return mean.astype(Y.dtype), scale.astype(Y.dtype)
 
     def _fold_output(self, coefs, intercepts):

@@ -11,6 +11,7 @@ import numpy as np
 import scipy.optimize
 
 from sknorm.nn._layers import Linear
+from sknorm.nn._trainer import Trainer
 
 
 def minibatch_slices(n_samples, batch_size):
@@ -85,27 +86,69 @@ def loss_and_grads(network, loss_fn, alpha, X, Y, sample_weight):
     ----------
     network : Sequential
         The network to differentiate.
-    loss_fn : callable
-        ``loss_fn(raw, Y, sample_weight) -> (loss, d_raw)``.
+    loss_fn : callable or Trainer
+        ``loss_fn(raw, Y, sample_weight) -> (loss, d_raw)``, or a
+        :class:`~sknorm.nn._trainer.Trainer` compiled for ``network``: the
+        fused mini-batch path, which returns one gradient vector.
     alpha : float
         L2 strength.
     X, Y : ndarray
         Batch inputs and 2-D targets.
-    sample_weight : ndarray of shape (n_rows,)
-        Row weights of the batch.
+    sample_weight : ndarray of shape (n_rows,) or None
+        Row weights of the batch; None means weights of 1 (Trainer only).
 
     Returns
     -------
     loss : float
         Data loss plus L2 penalty.
-    grads : list of dict
-        One gradient dict per layer, keyed like the layer's ``params``.
+    grads : list of dict or ndarray of shape (n_params,)
+        One gradient dict per layer, keyed like the layer's ``params``; with a
+        Trainer, its ``grad`` vector (laid out like ``flat_parameters``).
     """
+    if isinstance(loss_fn, Trainer):
+        loss = loss_fn.loss_and_grad(X, Y, sample_weight)
+        weight_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        return loss + loss_fn.l2_penalty(alpha, weight_sum), loss_fn.grad
     raw, caches = network.forward(X, training=True, sample_weight=sample_weight)
     loss, d_raw = loss_fn(raw, Y, sample_weight)
     grads = network.backward(d_raw, caches)
     loss += l2_penalty(network, alpha, float(sample_weight.sum()), grads)
     return float(loss), grads
+
+
+def make_trainer(network, optimizer, loss_fn, batch_size, *, update_running_stats):
+    """Return a :class:`~sknorm.nn._trainer.Trainer` for this fit's batches.
+
+    Copying or unpickling an estimator turns the parameter views into separate
+    arrays; the Trainer then moves them into a new vector, and an optimizer
+    kept across ``partial_fit`` calls is pointed at the new arrays.
+
+    Parameters
+    ----------
+    network : Sequential
+        The network to train.
+    optimizer : SGD or Adam
+        Its optimizer, rebound if the parameters moved.
+    loss_fn : callable
+        The loss of the output layer.
+    batch_size : int
+        Rows per mini-batch.
+    update_running_stats : bool
+        Whether BatchNorm1d running statistics are updated while training.
+
+    Returns
+    -------
+    Trainer
+        Buffers for ``batch_size + 1`` rows: :func:`minibatch_slices` merges
+        a 1-row tail into the previous batch.
+    """
+    trainer = Trainer(
+        network, loss_fn, batch_size + 1, update_running_stats=update_running_stats
+    )
+    params = network.parameters()
+    if any(p is not q for p, q in zip(params, optimizer.params, strict=True)):
+        optimizer.rebind(params)
+    return trainer
 
 
 def fit_lbfgs(

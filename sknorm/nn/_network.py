@@ -9,7 +9,8 @@ import copy
 
 import numpy as np
 
-from sknorm.nn._layers import BatchNorm1d, Linear
+from sknorm.nn._flat import flat_base, flat_views
+from sknorm.nn._layers import BatchNorm1d, Linear, ReLU
 
 __all__ = ["Sequential"]
 
@@ -146,6 +147,57 @@ class Sequential:
         """
         return [param for layer in self.layers for param in layer.params.values()]
 
+    def flat_parameters(self):
+        """Return one vector holding every parameter, the parameters its views.
+
+        The first call (and the first after a copy or unpickling, which turn
+        views into separate arrays) moves the parameters into a new vector and
+        rebinds each ``layer.params[key]`` to a view of it, in :meth:`parameters`
+        order. Writes to the vector reach the layers: an optimizer can update
+        every parameter with a few whole-vector operations.
+
+        Returns
+        -------
+        theta : ndarray of shape (n_params,)
+            The storage itself (not a copy), in the parameters' dtype.
+
+        Raises
+        ------
+        ValueError
+            If the parameters do not share one dtype.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sknorm.nn._layers import Linear
+        >>> from sknorm.nn._network import Sequential
+        >>> net = Sequential([Linear(2, 1, rng=np.random.default_rng(0))])
+        >>> theta = net.flat_parameters()
+        >>> theta[:] = 0.0
+        >>> net.layers[0].params["bias"]
+        array([0.])
+        """
+        params = self.parameters()
+        dtypes = {param.dtype for param in params}
+        if len(dtypes) > 1:
+            raise ValueError(
+                f"Parameters of several dtypes cannot share a vector: {dtypes}."
+            )
+        theta = flat_base(params)
+        if theta is not None:
+            return theta
+        dtype = dtypes.pop() if dtypes else np.float64
+        theta = (
+            np.concatenate([p.ravel() for p in params], dtype=dtype)
+            if params
+            else np.zeros(0)
+        )
+        views = iter(flat_views(theta, [param.shape for param in params]))
+        for layer in self.layers:
+            for key in layer.params:
+                layer.params[key] = next(views)
+        return theta
+
     def flat_grads(self, grads_list):
         """Return the gradients aligned with :meth:`parameters`.
 
@@ -211,7 +263,7 @@ class Sequential:
         """
         return _concatenate_float64(self.flat_grads(grads_list))
 
-    def compute_population_statistics(self, x, sample_weight=None, *, chunk_size=4096):
+    def compute_population_statistics(self, x, sample_weight=None, *, chunk_size=1024):
         """Set every BatchNorm1d's buffers to statistics of its input over ``x``.
 
         This is "precise BN": the BN layers are calibrated from the first to
@@ -227,8 +279,9 @@ class Sequential:
             Data, typically the whole training set.
         sample_weight : array-like of shape (n_samples,) or None, default=None
             Row weights; rows of zero weight are ignored.
-        chunk_size : int, default=4096
-            Number of rows propagated at once.
+        chunk_size : int, default=1024
+            Number of rows propagated at once: the extra memory is a few
+            buffers of ``chunk_size`` rows by the layers' width.
 
         Returns
         -------
@@ -252,21 +305,26 @@ class Sequential:
 
     def _input_moments(self, i, x, sample_weight, chunk_size):
         """Weighted mean and biased variance of the input of ``layers[i]``."""
+        below = _inference_layers(self.layers[:i])
         weight_sum, mean, m2 = 0.0, 0.0, 0.0
+        work = _ChunkBuffers()
         for start in range(0, x.shape[0], chunk_size):
-            stop = start + chunk_size
-            w = None if sample_weight is None else sample_weight[start:stop]
-            chunk_weight = x[start:stop].shape[0] if w is None else w.sum()
+            rows = slice(start, start + chunk_size)
+            w = None if sample_weight is None else sample_weight[rows]
+            chunk_weight = x[rows].shape[0] if w is None else float(w.sum())
             if chunk_weight == 0:
                 continue
-            h = x[start:stop]
-            for layer in self.layers[:i]:
-                h, _ = layer.forward(h, training=False)
-            # Accumulate in float64 so that float32 networks get accurate stats.
-            h = h.astype(np.float64, copy=False)
-            chunk_mean = h.mean(axis=0) if w is None else (w @ h) / chunk_weight
-            dev2 = (h - chunk_mean) ** 2
-            chunk_m2 = dev2.sum(axis=0) if w is None else w @ dev2
+            h, owned = _forward_chunk(below, x[rows], work)
+            # Two passes per chunk in the network's dtype (a float32 sum of
+            # chunk_size terms is accurate to about 1e-6), merged across
+            # chunks in float64.
+            centred = h if owned else work.get("c", h.shape, h.dtype)
+            weights = work.ones(h.shape[0], h.dtype) if w is None else w.astype(h.dtype)
+            chunk_mean = (weights @ h) / chunk_weight
+            np.subtract(h, chunk_mean, out=centred)
+            centred *= centred
+            chunk_mean = chunk_mean.astype(np.float64)
+            chunk_m2 = (weights @ centred).astype(np.float64)
             # Chan et al.'s pairwise merge: stable where sum(x**2) - n*mean**2
             # would cancel catastrophically.
             delta = chunk_mean - mean
@@ -294,6 +352,67 @@ class Sequential:
     def __repr__(self):
         names = ", ".join(type(layer).__name__ for layer in self.layers)
         return f"Sequential([{names}])"
+
+
+class _ChunkBuffers:
+    """Work arrays reused from one chunk to the next, keyed by role."""
+
+    def __init__(self):
+        self._arrays = {}
+
+    def get(self, key, shape, dtype):
+        """Return an uninitialized array of ``shape`` for ``key``."""
+        array = self._arrays.get(key)
+        if array is None or array.shape[1:] != shape[1:] or array.shape[0] < shape[0]:
+            array = self._arrays[key] = np.empty(shape, dtype=dtype)
+        return array[: shape[0]]
+
+    def ones(self, n, dtype):
+        """Return a vector of ``n`` ones (for column sums as products)."""
+        ones = self.get(("ones", dtype), (n,), dtype)
+        ones[...] = 1.0
+        return ones
+
+
+def _inference_layers(layers):
+    """Return ``layers`` with BatchNorm1d folded into the Linears, if possible.
+
+    In inference a BatchNorm1d is an affine map, so a folded prefix computes
+    the same outputs with fewer passes over the data; a network that cannot
+    be folded runs layer by layer.
+    """
+    # Imported here: the folding module builds on this one.
+    from sknorm.nn._folding import fold_batchnorm
+
+    try:
+        return fold_batchnorm(Sequential(layers)).layers
+    except ValueError:
+        return layers
+
+
+def _forward_chunk(layers, h, work):
+    """Run ``layers`` in inference mode on ``h``; Linear and ReLU in place.
+
+    Outputs go to buffers of ``work`` reused across chunks; ``h`` itself (the
+    caller's data) is never written. Returns ``(out, owned)``, ``owned`` when
+    ``out`` is such a buffer (free to overwrite).
+    """
+    owned = False
+    for j, layer in enumerate(layers):
+        if isinstance(layer, Linear):
+            weight = layer.params["weight"]
+            dtype = np.result_type(h.dtype, weight.dtype)
+            out = work.get(j, (h.shape[0], layer.n_out), dtype)
+            h = np.matmul(h, weight, out=out)
+            if "bias" in layer.params:
+                h += layer.params["bias"]
+            owned = True
+        elif isinstance(layer, ReLU) and owned:
+            np.maximum(h, 0, out=h)
+        else:
+            h, _ = layer.forward(h, training=False)
+            owned = False
+    return h, owned
 
 
 def _concatenate_float64(arrays):

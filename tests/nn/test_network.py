@@ -259,3 +259,56 @@ def test_sequential_copy_is_independent():
     for a, b in zip(_all_arrays(net), _all_arrays(clone), strict=True):
         assert_array_equal(a, b)
         assert not np.shares_memory(a, b)
+
+
+def test_sequential_flat_parameters_are_views():
+    """Check that flat_parameters moves the parameters into one shared vector."""
+    net = _small_net(np.random.default_rng(11))
+    values = [p.copy() for p in net.parameters()]
+    theta = net.flat_parameters()
+    assert_array_equal(theta, np.concatenate([v.ravel() for v in values]))
+    assert net.flat_parameters() is theta  # already flat: the same vector
+    theta += 1.0
+    for param, value in zip(net.parameters(), values, strict=True):
+        assert np.shares_memory(param, theta)
+        assert_array_equal(param, value + 1.0)
+    assert_array_equal(net.get_flat_params(), theta)
+
+
+def test_sequential_flat_parameters_after_copy():
+    """Check that a copy (views become arrays) is flattened anew, values kept."""
+    net = _small_net(np.random.default_rng(12))
+    theta = net.flat_parameters()
+    twin = net.copy()
+    twin_theta = twin.flat_parameters()
+    assert twin_theta is not theta
+    assert not np.shares_memory(twin_theta, theta)
+    assert_array_equal(twin_theta, theta)
+    assert all(np.shares_memory(p, twin_theta) for p in twin.parameters())
+
+
+def test_sequential_flat_parameters_mixed_dtypes_raise():
+    """Check that parameters of several dtypes cannot share one vector."""
+    rng = np.random.default_rng(13)
+    net = Sequential([Linear(2, 3, rng=rng), Linear(3, 1, rng=rng, dtype=np.float32)])
+    with pytest.raises(ValueError, match="dtypes"):
+        net.flat_parameters()
+
+
+def test_sequential_population_statistics_float32_accuracy():
+    """Check float32 statistics against float64 ones on many rows."""
+    rng = np.random.default_rng(14)
+    net = _two_bn_net(rng)
+    x = rng.normal(3.0, 2.0, (5000, 4))
+    reference = net.copy()
+    reference.compute_population_statistics(x)
+    net32 = net.copy()
+    for layer in net32.layers:
+        for arrays in (layer.params, layer.buffers):
+            for key in arrays:
+                arrays[key] = arrays[key].astype(np.float32)
+    net32.compute_population_statistics(x.astype(np.float32), chunk_size=1000)
+    for bn, bn32 in zip(reference.layers, net32.layers, strict=True):
+        for key, value in bn.buffers.items():
+            assert bn32.buffers[key].dtype == np.float32
+            assert_allclose(bn32.buffers[key], value, rtol=1e-5, atol=1e-6)

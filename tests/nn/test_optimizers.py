@@ -215,3 +215,75 @@ def test_sgd_unknown_lr_schedule_raises():
     """Check that an unknown lr_schedule is rejected instead of ignored."""
     with pytest.raises(ValueError, match="lr_schedule"):
         SGD(make_params(), lr_schedule="cosine")
+
+
+def _flat_params(dtype=np.float64):
+    """Parameters as consecutive views of one vector (as flat_parameters gives)."""
+    params = make_params(dtype=dtype)
+    theta = np.concatenate([p.ravel() for p in params])
+    views, start = [], 0
+    for p in params:
+        views.append(theta[start : start + p.size].reshape(p.shape))
+        start += p.size
+    return theta, views
+
+
+@pytest.mark.parametrize(
+    "make_opt", [lambda p: SGD(p, momentum=0.9), lambda p: Adam(p)], ids=["sgd", "adam"]
+)
+def test_optimizers_flat_gradient_equals_list(make_opt):
+    """Check that a flat gradient vector and a list give bitwise-equal updates."""
+    theta, views = _flat_params()
+    listed = make_params()
+    opt_flat, opt_list = make_opt(views), make_opt(listed)
+    for step in range(4):
+        grads = make_grads(40 + step)
+        opt_flat.step(np.concatenate([g.ravel() for g in grads]))
+        opt_list.step(grads)
+    for view, param in zip(views, listed, strict=True):
+        assert np.shares_memory(view, theta)
+        assert_array_equal(view, param)
+
+
+@pytest.mark.parametrize("optimizer", [SGD, Adam])
+def test_optimizers_flat_gradient_of_wrong_size_raises(optimizer):
+    """Check that a flat gradient of the wrong size is rejected."""
+    opt = optimizer(make_params())
+    with pytest.raises(ValueError, match="gradient vector of size"):
+        opt.step(np.zeros(3))
+
+
+@pytest.mark.parametrize("optimizer", [SGD, Adam])
+def test_optimizers_pickle_keeps_state(optimizer):
+    """Check that a pickled optimizer continues exactly, with its state views."""
+    import pickle
+
+    _, views = _flat_params()
+    opt = optimizer(views)
+    opt.step(make_grads(50))
+    clone = pickle.loads(pickle.dumps(opt))
+    for _ in range(2):
+        for o in (opt, clone):
+            o.step(make_grads(51))
+    for a, b in zip(opt.params, clone.params, strict=True):
+        assert_array_equal(a, b)
+    states = clone.velocities if optimizer is SGD else clone.ms + clone.vs
+    flat = clone._state
+    assert all(np.shares_memory(s, flat) for s in states)
+
+
+def test_optimizers_rebind_keeps_state():
+    """Check that rebind moves the updates to new arrays and keeps the moments."""
+    params = make_params()
+    opt, twin = Adam(params), Adam(make_params())
+    opt.step(make_grads(60))
+    twin.step(make_grads(60))
+    # As after unpickling: new arrays holding the same values.
+    others = [p.copy() for p in params]
+    opt.rebind(others)
+    opt.step(make_grads(61))
+    twin.step(make_grads(61))
+    for a, b in zip(others, twin.params, strict=True):
+        assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="same shapes"):
+        opt.rebind(others[:-1])

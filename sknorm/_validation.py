@@ -1,0 +1,118 @@
+"""Input checks that turn silent overflow or cryptic errors into clear ones.
+
+scikit-learn's ``validate_data`` rejects NaN, inf, wrong shapes and wrong
+feature counts. These helpers cover what it lets through: values so large that
+squaring them overflows (batch-norm statistics, the squared loss), and
+DataFrame columns that cannot be converted to numbers, which scikit-learn
+reports without saying which column is at fault.
+"""
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+__all__ = ["check_magnitude", "max_magnitude_limit", "validate_numeric_data"]
+
+
+def max_magnitude_limit(dtype):
+    """Largest absolute value the networks accept for inputs of ``dtype``.
+
+    Squares of values up to ``sqrt(finfo.max)`` are finite; the factor 1/1024
+    leaves room for the sums of several such squares and products with
+    weights (batch-norm variances of ``X @ W``). About 1.3e151 for float64 and
+    1.8e16 for float32.
+
+    Parameters
+    ----------
+    dtype : numpy floating dtype
+        The dtype the network computes in.
+
+    Returns
+    -------
+    float
+        The limit.
+    """
+    return float(np.sqrt(np.finfo(dtype).max)) / 1024.0
+
+
+def check_magnitude(A, name, advice, feature_names=None):
+    """Raise ValueError if ``A`` holds values whose squares would overflow.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_samples,) or (n_samples, n_columns)
+        Finite floating data, already validated.
+    name : str
+        What ``A`` is, for the message (``"X"`` or ``"y"``).
+    advice : str
+        What the user should do, appended to the message.
+    feature_names : ndarray of str or None, default=None
+        Column names used in the message instead of indices.
+
+    Raises
+    ------
+    ValueError
+        If some ``abs(A)`` exceeds :func:`max_magnitude_limit`.
+    """
+    if A.size == 0:
+        return
+    limit = max_magnitude_limit(A.dtype)
+    # Column-wise max and min allocate no temporary of A's size (abs() would).
+    largest = np.maximum(A.max(axis=0), -A.min(axis=0))
+    too_large = np.atleast_1d(largest > limit)
+    if not too_large.any():
+        return
+    columns = np.flatnonzero(too_large)
+    if feature_names is not None:
+        columns = [str(feature_names[j]) for j in columns]
+    else:
+        columns = columns.tolist()
+    raise ValueError(
+        f"{name} has values of magnitude up to {float(np.max(largest)):.3g} "
+        f"(column(s) {columns}); squares of values above {limit:.3g} overflow "
+        f"{A.dtype} in the batch-normalization statistics and the loss. {advice}"
+    )
+
+
+def _non_numeric_columns(X):
+    """Names of the DataFrame columns that cannot be converted to float."""
+    names = []
+    for name in getattr(X, "columns", []):
+        try:
+            np.asarray(X[name], dtype=np.float64)
+        except (TypeError, ValueError):
+            names.append(str(name))
+    return names
+
+
+def validate_numeric_data(estimator, X, y="no_validation", **kwargs):
+    """``validate_data`` that names non-numeric DataFrame columns on failure.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Passed to :func:`sklearn.utils.validation.validate_data`.
+    X : array-like or DataFrame
+        Input data.
+    y : array-like or "no_validation", default="no_validation"
+        Targets, validated with ``X`` when given.
+    **kwargs : dict
+        Further arguments of ``validate_data``.
+
+    Returns
+    -------
+    tuple or ndarray
+        What ``validate_data`` returns.
+    """
+    try:
+        return validate_data(estimator, X, y, **kwargs)
+    except ValueError as exc:
+        if "could not convert" not in str(exc):
+            raise
+        columns = _non_numeric_columns(X)
+        if not columns:
+            raise
+        raise ValueError(
+            f"{type(estimator).__name__} needs numeric X, but column(s) {columns} "
+            "hold strings or categories. Encode them first, e.g. with "
+            "OneHotEncoder or OrdinalEncoder in a ColumnTransformer."
+        ) from exc

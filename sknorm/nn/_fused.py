@@ -1,0 +1,384 @@
+"""The blocks a :class:`~sknorm.nn._trainer.Trainer` compiles a network into.
+
+``Linear -> [BatchNorm1d] -> [activation]`` runs as one :class:`Dense` block
+that owns preallocated buffers: batch statistics are matrix-vector products,
+the BN scale moves onto the (small) weight matrices in the backward pass, and
+ReLU works in place. Any other layer runs through its own ``forward`` and
+``backward`` in a :class:`Generic` block.
+
+Everything here is written for a small-batch step, where the cost of a NumPy
+call matters as much as its arithmetic: ``np.dot`` rather than ``matmul``
+(less overhead on small products), views of the buffers cached per batch
+size, constants kept as arrays of the network's dtype, and no broadcast pass
+over ``(n, width)`` that a product or a narrower array can do instead (a
+broadcast runs at half the speed of an element-wise pass).
+"""
+
+import numpy as np
+
+from sknorm.nn._activations import Identity, ReLU
+from sknorm.nn._layers import BatchNorm1d
+
+__all__ = ["Batch", "BiasedDense", "Dense", "Generic", "NarrowInputNorm"]
+
+_dot = np.dot
+
+
+class Batch:
+    """What every block needs to know about the current batch.
+
+    ``p`` holds the row weights normalized to sum to one (``1 / n`` when
+    ``uniform``), ``inv_n`` is ``1 / n`` as a 0-d array of the network's
+    dtype, ``weight_sum`` the sum of the raw weights.
+    """
+
+    __slots__ = ("inv_n", "n", "p", "sample_weight", "uniform", "weight_sum")
+
+
+class _Rows:
+    """Views of a block's buffers on the first ``n`` rows (a batch's rows)."""
+
+    __slots__ = (
+        "d",
+        "dx",
+        "mask",
+        "ones",
+        "out",
+        "work",
+        "x_aug",
+        "x_in",
+        "xc",
+        "xc_aug",
+        "z",
+        "zeros",
+    )
+
+
+class _BatchNormState:
+    """Parameters, gradients and work vectors of a fused BatchNorm1d."""
+
+    def __init__(self, bn, grads, n_features, dtype):
+        self.bn = bn
+        self.momentum = bn.momentum
+        self.eps = np.array(bn.eps, dtype=dtype)
+        self.gamma = bn.params.get("gamma")
+        self.beta = bn.params.get("beta")
+        vector = lambda: np.empty(n_features, dtype=dtype)  # noqa: E731
+        # Without affine parameters their gradients go to scratch vectors.
+        self.g_gamma = grads.get("gamma", vector())
+        self.g_beta = grads.get("beta", vector())
+        self.mean, self.var, self.std = vector(), vector(), vector()
+        self.scale, self.coef, self.shift = vector(), vector(), vector()
+        self.scale_column = self.scale[:, None]
+
+
+def _update_running(s, weight_sum):
+    """Update the running statistics, the variance Bessel-corrected."""
+    m = s.momentum
+    bessel = weight_sum / (weight_sum - 1.0) if weight_sum > 1.0 else 1.0
+    for name, value, factor in (
+        ("running_mean", s.mean, m),
+        ("running_var", s.var, m * bessel),
+    ):
+        running = s.bn.buffers[name]
+        running *= 1.0 - m
+        running += np.multiply(value, factor, out=s.shift)
+
+
+class Dense:
+    """``Linear -> [BatchNorm1d] -> [activation]`` with preallocated buffers.
+
+    Buffers hold ``max_batch`` rows; a shorter batch uses their first rows
+    (still contiguous). ``z`` keeps the (centred) pre-activation, ``out`` the
+    output, ``d`` the gradient flowing back through the block.
+    """
+
+    def __init__(self, linear, bn, act, grads, max_batch, *, need_dx, update_stats):
+        weight = linear.params["weight"]
+        dtype, n_in, n_out = weight.dtype, linear.n_in, linear.n_out
+        self.weight, self.weight_view_t = weight, weight.T
+        self.bias = linear.params.get("bias")
+        self.g_weight = grads[id(linear)]["weight"]
+        self.g_bias = grads[id(linear)].get("bias")
+        self.bn = None
+        if bn is not None:
+            self.bn = _BatchNormState(bn, grads[id(bn)], n_out, dtype)
+        self.update_stats = update_stats
+        self.relu = isinstance(act, ReLU)
+        # Identity needs nothing; other activations run their own code.
+        self.act = None if act is None or isinstance(act, (ReLU, Identity)) else act
+        self.need_dx = need_dx
+        # A BiasedDense that takes this block's ReLU output as its input.
+        self.consumer = None
+        self.buffers = {
+            "z": np.empty((max_batch, n_out), dtype),
+            "d": np.empty((max_batch, n_out), dtype),
+            "work": np.empty((max_batch, n_out), dtype),
+            "ones": np.ones(max_batch, dtype),
+        }
+        if bn is not None:
+            self.buffers["out"] = np.empty((max_batch, n_out), dtype)
+        if self.relu:
+            self.buffers["zeros"] = np.zeros((max_batch, n_out), dtype)
+            self.buffers["mask"] = np.empty((max_batch, n_out), bool)
+        if need_dx:
+            self.buffers["dx"] = np.empty((max_batch, n_in), dtype)
+            # BLAS is faster on a contiguous copy of the transposed weight.
+            self.weight_t = np.empty((n_out, n_in), dtype)
+        self._rows = {}
+
+    def rows(self, n):
+        """Return (and cache) the views of the buffers on ``n`` rows."""
+        rows = self._rows.get(n)
+        if rows is None:
+            rows = self._rows[n] = _Rows()
+            for name, buffer in self.buffers.items():
+                setattr(rows, name, buffer[:n])
+            if "out" not in self.buffers:
+                rows.out = rows.z
+        return rows
+
+    def forward(self, x, batch):
+        """Return the block's output for the rows ``x`` (training mode)."""
+        r = self.r = self.rows(batch.n)
+        self.x = x
+        z = _dot(x, self.weight, out=r.z)
+        if self.bias is not None:
+            z += self.bias
+        out = z if self.bn is None else self._normalize(z, r, batch)
+        return self._activate(out, r)
+
+    def _activate(self, out, r):
+        """Apply the activation (ReLU in place, or into the consumer's input)."""
+        if self.relu:
+            target = out
+            if self.consumer is not None:
+                target = self.consumer.input_rows(out.shape[0])
+            # Without a consumer, in place; with one, ``out`` keeps the
+            # pre-activation, whose sign gives the same ReLU mask.
+            return np.maximum(out, r.zeros, out=target)
+        if self.act is not None:
+            out, self.act_cache = self.act.forward(out, training=True)
+        return out
+
+    def _activation_grad(self, dout, r):
+        """Return the gradient before the activation (ReLU's into ``d``)."""
+        if self.relu:
+            return np.multiply(dout, np.greater(r.out, r.zeros, out=r.mask), out=r.d)
+        if self.act is not None:
+            return self.act.backward(dout, self.act_cache)[0]
+        return dout
+
+    def _normalize(self, z, r, batch):
+        """Centre ``z`` in place; return ``gamma * z / std + beta`` in ``out``."""
+        s = self.bn
+        _dot(batch.p, z, out=s.mean)
+        z -= s.mean
+        _dot(batch.p, np.multiply(z, z, out=r.work), out=s.var)
+        self._set_scale(s)
+        out = np.multiply(z, s.scale, out=r.out)
+        if s.beta is not None:
+            out += s.beta
+        if self.update_stats:
+            _update_running(s, batch.weight_sum)
+        return out
+
+    @staticmethod
+    def _set_scale(s):
+        """Set ``std = sqrt(var + eps)`` and ``scale = gamma / std``."""
+        std = np.add(s.var, s.eps, out=s.std)
+        np.sqrt(std, out=std)
+        if s.gamma is None:
+            np.reciprocal(std, out=s.scale)
+        else:
+            np.divide(s.gamma, std, out=s.scale)
+
+    def backward(self, dout, batch):
+        """Write this block's gradients; return the gradient of its input.
+
+        ``dout`` belongs to the step and may be overwritten.
+        """
+        r = self.r
+        dz = self._activation_grad(dout, r)
+        if self.bn is not None:
+            dz = self._normalize_backward(dz, r, batch)
+        elif self.g_bias is not None:
+            _dot(r.ones, dz, out=self.g_bias)
+        _dot(self.x.T, dz, out=self.g_weight)
+        if self.bn is not None:
+            # dz was left unscaled: (x.T @ u) * s == x.T @ (u * s).
+            self.g_weight *= self.bn.scale
+        return self._input_grad(dz, r) if self.need_dx else None
+
+    def _normalize_backward(self, dy, r, batch):
+        """Return ``u`` such that the pre-BN gradient is ``u * scale``.
+
+        With ``p`` the row weights, ``x_hat = z / std`` and ``scale = gamma /
+        std``: ``dz = scale * (dy - p * (sum(dy) + x_hat * dgamma))``.
+        The product by ``scale`` is left to the (smaller) weight matrices.
+        ``dy`` is updated in place.
+        """
+        s = self.bn
+        z, work = r.z, r.work
+        _dot(r.ones, dy, out=s.g_beta)
+        _dot(r.ones, np.multiply(dy, z, out=work), out=s.g_gamma)
+        s.g_gamma /= s.std
+        # coef = dgamma / std: the coefficient of z (not x_hat) below.
+        coef = np.divide(s.g_gamma, s.std, out=s.coef)
+        if batch.uniform:
+            coef *= batch.inv_n
+            dy -= np.multiply(z, coef, out=work)
+            dy -= np.multiply(s.g_beta, batch.inv_n, out=s.shift)
+        else:
+            np.multiply(z, coef, out=work)
+            work += s.g_beta
+            work *= batch.p[:, None]
+            dy -= work
+        return dy
+
+    def _input_grad(self, dz, r):
+        """Return ``(dz * scale) @ weight.T`` through a contiguous transpose."""
+        weight_t = self.weight_t
+        if self.bn is None:
+            np.copyto(weight_t, self.weight_view_t)
+        else:
+            np.multiply(self.weight_view_t, self.bn.scale_column, out=weight_t)
+        if weight_t.shape[0] == 1:
+            # One output: an outer product, much cheaper than a k=1 product.
+            return np.multiply(dz, weight_t, out=r.dx)
+        return _dot(dz, weight_t, out=r.dx)
+
+
+class NarrowInputNorm(Dense):
+    """First block ``Linear -> BatchNorm1d -> [activation]`` with few inputs.
+
+    With ``n_in`` smaller than ``n_out`` (a handful of features feeding a
+    wide layer), the row-wise work moves to the narrow centred input ``xc =
+    x - mean(x)`` and to ``(n_in, n_out)`` matrices. With ``C = xc.T @
+    diag(p) @ xc`` the weighted input covariance:
+
+    - ``z - mean(z) = xc @ W``, so ``var(z) = sum(W * (C @ W), axis=0)``: no
+      pass over ``(n, n_out)`` for the statistics (the rounding error of this
+      quadratic form is of the order of the one of computing ``xc @ W``);
+    - the output ``gamma * (z - mean(z)) / std + beta`` is one product
+      ``[xc, 1] @ [[W * scale], [beta]]`` instead of two broadcast passes;
+    - as the pre-BN gradient ``dz`` sums to zero over rows, ``x.T @ dz =
+      xc.T @ dz``, which with ``G = xc.T @ dy`` is ``(G - (C @ W) * coef) *
+      scale``, and ``sum(dy * (z - mean(z)), axis=0) = sum(W * G, axis=0)``.
+    """
+
+    def __init__(self, linear, bn, act, grads, max_batch, *, update_stats):
+        super().__init__(
+            linear, bn, act, grads, max_batch, need_dx=False, update_stats=update_stats
+        )
+        dtype, n_in, n_out = self.weight.dtype, linear.n_in, linear.n_out
+        del self.buffers["z"], self.buffers["work"]  # no (n, n_out) statistics
+        # The last column stays 1: it adds beta inside the forward product,
+        # and gives sum(dy) as the last row of [xc, 1].T @ dy.
+        self.buffers["xc_aug"] = np.ones((max_batch, n_in + 1), dtype)
+        self.buffers["xc"] = self.buffers["xc_aug"][:, :-1]
+        self.w_aug = np.zeros((n_in + 1, n_out), dtype)
+        self.grad_aug = np.empty((n_in + 1, n_out), dtype)
+        self.mean_x = np.empty(n_in, dtype)
+        self.cov_w = np.empty((n_in, n_out), dtype)
+        self.small = np.empty((n_in, n_out), dtype)
+        self.cov = np.empty((n_in, n_in), dtype)
+        self.ones_in = np.ones(n_in, dtype)
+
+    def forward(self, x, batch):
+        """Return the block's output for the rows ``x`` (training mode)."""
+        s, w = self.bn, self.weight
+        r = self.r = self.rows(batch.n)
+        np.subtract(x, _dot(batch.p, x, out=self.mean_x), out=r.xc)
+        if batch.uniform:
+            np.matmul(r.xc.T, r.xc, out=self.cov)
+            self.cov *= batch.inv_n
+        else:
+            np.matmul(r.xc.T, r.xc * batch.p[:, None], out=self.cov)
+        cov_w = _dot(self.cov, w, out=self.cov_w)
+        _dot(self.ones_in, np.multiply(w, cov_w, out=self.small), out=s.var)
+        self._set_scale(s)
+        np.multiply(w, s.scale, out=self.w_aug[:-1])
+        if s.beta is not None:
+            self.w_aug[-1] = s.beta
+        out = _dot(r.xc_aug, self.w_aug, out=r.out)
+        if self.update_stats:
+            _dot(self.mean_x, w, out=s.mean)
+            _update_running(s, batch.weight_sum)
+        return self._activate(out, r)
+
+    def backward(self, dout, batch):
+        """Write this block's gradients (the data needs no gradient)."""
+        s, w, r = self.bn, self.weight, self.r
+        dy = self._activation_grad(dout, r)
+        _dot(r.xc_aug.T, dy, out=self.grad_aug)
+        grad_in = self.grad_aug[:-1]
+        np.copyto(s.g_beta, self.grad_aug[-1])
+        _dot(self.ones_in, np.multiply(w, grad_in, out=self.small), out=s.g_gamma)
+        s.g_gamma /= s.std
+        coef = np.divide(s.g_gamma, s.std, out=s.coef)
+        correction = np.multiply(self.cov_w, coef, out=self.small)
+        np.subtract(grad_in, correction, out=self.g_weight)
+        self.g_weight *= s.scale
+
+
+class BiasedDense(Dense):
+    """``Linear`` with a bias and no BatchNorm1d, the bias inside the product.
+
+    The input goes to a buffer ``[x, 1]`` whose last column stays 1, and the
+    weight and bias, consecutive in the flat parameter vector, are one matrix
+    ``[[W], [b]]``: the forward product adds the bias and the backward product
+    ``[x, 1].T @ dz`` gives both gradients, saving a broadcast pass and a
+    column sum. A ReLU block before it writes its output into that buffer.
+    """
+
+    def __init__(self, linear, act, grads, aug, max_batch, *, need_dx):
+        super().__init__(
+            linear, None, act, grads, max_batch, need_dx=need_dx, update_stats=False
+        )
+        self.weight_aug, self.g_aug = aug
+        x_aug = np.ones((max_batch, linear.n_in + 1), self.weight.dtype)
+        self.buffers["x_aug"], self.buffers["x_in"] = x_aug, x_aug[:, :-1]
+
+    def input_rows(self, n):
+        """Return the view of the input buffer on ``n`` rows (for a producer)."""
+        return self.rows(n).x_in
+
+    def forward(self, x, batch):
+        """Return the block's output for the rows ``x`` (training mode)."""
+        r = self.r = self.rows(batch.n)
+        if x is not r.x_in:
+            np.copyto(r.x_in, x)
+        return self._activate(_dot(r.x_aug, self.weight_aug, out=r.z), r)
+
+    def backward(self, dout, batch):
+        """Write the weight and bias gradients; return the input gradient."""
+        r = self.r
+        dz = self._activation_grad(dout, r)
+        _dot(r.x_aug.T, dz, out=self.g_aug)
+        return self._input_grad(dz, r) if self.need_dx else None
+
+
+class Generic:
+    """Any other layer, run through its own ``forward`` and ``backward``."""
+
+    def __init__(self, layer, grads):
+        self.layer, self.grads = layer, grads.get(id(layer), {})
+        self.is_bn = isinstance(layer, BatchNorm1d)
+
+    def forward(self, x, batch):
+        """Return the layer's training-mode output, keeping its cache."""
+        if self.is_bn:
+            out, self.cache = self.layer.forward(
+                x, training=True, sample_weight=batch.sample_weight
+            )
+        else:
+            out, self.cache = self.layer.forward(x, training=True)
+        return out
+
+    def backward(self, dout, batch):
+        """Copy the layer's gradients into the flat vector; return ``dx``."""
+        dx, grads = self.layer.backward(dout, self.cache)
+        for key, view in self.grads.items():
+            view[...] = grads[key]
+        return dx

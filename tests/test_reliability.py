@@ -1,0 +1,523 @@
+"""Reliability: divergence, interruption, determinism, threads, memory, skops.
+
+Training is interrupted or poisoned from inside by wrapping the optimizers'
+``step``: every mini-batch calls it once, whatever computes the gradient.
+"""
+
+import copy
+import pickle
+import re
+import subprocess
+import sys
+import threading
+import tracemalloc
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+import skops.io as sio
+from numpy.testing import assert_array_equal
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
+from sklearn.pipeline import make_pipeline
+from skops.io.exceptions import UntrustedTypesFoundException
+
+import sknorm._base_mlp
+from sknorm import MLPClassifier, MLPRegressor, Standardizer
+from sknorm.nn import SGD, Adam
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+SMALL = {"hidden_layer_sizes": (16,), "random_state": 0}
+
+
+def _data(kind, n_samples=200, n_features=3, seed=0):
+    """X and a smooth target (``kind`` ``"classifier"``: three classes)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features))
+    y = np.sin(X[:, 0]) + 0.5 * X[:, 1] ** 2 - X[:, -1]
+    if kind == "classifier":
+        y = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    return X, y
+
+
+def _make(kind, **params):
+    if kind == "standardizer":
+        return Standardizer(**params)
+    cls = MLPClassifier if kind == "classifier" else MLPRegressor
+    return cls(**{**SMALL, **params})
+
+
+def _outputs(est, X):
+    """Every array a fitted estimator computes or holds, for exact comparison."""
+    if isinstance(est, Standardizer):
+        return [est.transform(X), est.mean_, est.scale_]
+    arrays = [est.predict(X), *est.coefs_, *est.intercepts_]
+    if hasattr(est, "predict_proba"):
+        arrays.append(est.predict_proba(X))
+    if hasattr(est, "loss_curve_"):
+        arrays.append(np.asarray(est.loss_curve_))
+    return arrays
+
+
+def _assert_same_outputs(est, other, X):
+    left, right = _outputs(est, X), _outputs(other, X)
+    assert len(left) == len(right)
+    for a, b in zip(left, right, strict=True):
+        assert_array_equal(a, b)
+
+
+def _flat(params):
+    """The optimizer's parameters as one vector, like ``get_flat_params``."""
+    return np.concatenate([p.ravel() for p in params], dtype=np.float64)
+
+
+def _hook_steps(monkeypatch, *, interrupt_at=None, poison_at=None):
+    """Record the parameters before and after every optimizer step.
+
+    ``interrupt_at`` raises KeyboardInterrupt instead of that step (0-based);
+    ``poison_at`` writes inf into the first weight after it.
+    """
+    record = {"before": [], "after": []}
+    for cls in (SGD, Adam):
+        original = cls.step
+
+        def step(self, grads, _original=original):
+            if len(record["before"]) == interrupt_at:
+                raise KeyboardInterrupt
+            record["before"].append(_flat(self.params))
+            _original(self, grads)
+            if len(record["after"]) == poison_at:
+                self.params[0].flat[0] = np.inf
+            record["after"].append(_flat(self.params))
+
+        monkeypatch.setattr(cls, "step", step)
+    return record
+
+
+# ---------------------------------------------------------------- divergence
+DIVERGING = [
+    pytest.param("regressor", {"batch_norm": None}, 1e3, id="regressor-no-bn"),
+    pytest.param("regressor", {"batch_norm": "before"}, 1.0, id="regressor-bn-before"),
+    pytest.param("regressor", {"batch_norm": "after"}, 1.0, id="regressor-bn-after"),
+    pytest.param(
+        "classifier",
+        {"batch_norm": None, "learning_rate_init": 1e3},
+        1e3,
+        id="classifier-no-bn",
+    ),
+]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize(("kind", "params", "x_scale"), DIVERGING)
+def test_reliability_divergence_raises_and_keeps_finite_model(
+    monkeypatch, kind, params, x_scale
+):
+    """Check that divergence raises, names the fix and keeps an earlier finite state."""
+    X, y = _data(kind)
+    X = X * x_scale
+    est = _make(
+        kind,
+        **{
+            "solver": "sgd",
+            "learning_rate_init": 10.0,
+            "batch_size": "auto",  # full batch: one step per epoch
+            "max_iter": 200,
+            **params,
+        },
+    )
+    record = _hook_steps(monkeypatch)
+    with pytest.raises(ValueError, match=r"diverged in epoch \d+.*learning_rate_init"):
+        est.fit(X, y)
+    # Training stopped at the first non-finite loss: no step after it.
+    assert len(record["after"]) == est.n_iter_
+    assert np.isnan(est.loss_curve_[-1])
+    assert np.isfinite(est.loss_curve_[:-1]).all()
+    assert len(est.loss_curve_) == est.n_iter_ + 1
+    # The state kept is one the fit went through before the diverged epoch.
+    states = [record["before"][0], *record["after"]]
+    kept = est.network_.get_flat_params()
+    assert np.isfinite(kept).all()
+    assert any(np.array_equal(kept, state) for state in states[-2:] + states[:1])
+    assert all(np.isfinite(c).all() for c in est.coefs_ + est.intercepts_)
+    assert np.isfinite(est.predict(X).astype(float)).all()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+def test_reliability_overflow_in_last_step_is_divergence(monkeypatch, kind):
+    """Check that weights overflowing in the very last step are caught too."""
+    X, y = _data(kind)
+    est = _make(kind, solver="sgd", batch_size="auto", max_iter=3)
+    record = _hook_steps(monkeypatch, poison_at=2)
+    with pytest.raises(ValueError, match="diverged in epoch 3"):
+        est.fit(X, y)
+    assert est.n_iter_ == 2
+    assert len(est.loss_curve_) == 3
+    assert np.isnan(est.loss_curve_[-1])
+    assert_array_equal(est.network_.get_flat_params(), record["after"][1])
+    assert np.isfinite(
+        est.predict_proba(X) if kind == "classifier" else est.predict(X)
+    ).all()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
+def test_reliability_divergence_gives_error_score_in_grid_search():
+    """Check that a grid search scores a diverging candidate with error_score."""
+    X, y = _data("regressor")
+    est = _make("regressor", solver="sgd", batch_size="auto")
+    search = GridSearchCV(est, {"learning_rate_init": [10.0, 0.01]}, cv=2)
+    with pytest.warns(FitFailedWarning, match="Training diverged"):
+        search.fit(X, y)
+    assert np.isnan(search.cv_results_["mean_test_score"][0])
+    assert search.best_params_ == {"learning_rate_init": 0.01}
+
+
+# -------------------------------------------------------------- interruption
+INTERRUPTED = [
+    pytest.param("regressor", {}, id="regressor"),
+    pytest.param("regressor", {"solver": "sgd", "dropout": 0.2}, id="regressor-sgd"),
+    pytest.param("regressor", {"bn_stats": "running"}, id="regressor-running-bn"),
+    pytest.param("classifier", {}, id="classifier"),
+    pytest.param(
+        "classifier", {"early_stopping": True, "validation_fraction": 0.2}, id="es"
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "params"), INTERRUPTED)
+def test_reliability_keyboard_interrupt_keeps_last_epoch(monkeypatch, kind, params):
+    """Check that Ctrl-C propagates and leaves the last completed epoch, resumable."""
+    X, y = _data(kind)
+    est = _make(kind, warm_start=True, batch_size=40, **params)
+    n_steps = 5 if not params.get("early_stopping") else 4  # steps per epoch
+    record = _hook_steps(monkeypatch, interrupt_at=2 * n_steps + 2)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    # Back to the end of epoch 2, the bookkeeping to match.
+    assert est.n_iter_ == 2
+    assert len(est.loss_curve_) == 2
+    interrupted = est.network_.get_flat_params()
+    assert_array_equal(interrupted, record["before"][2 * n_steps])
+    prediction = est.predict(X)
+    if est.bn_stats == "population" and not est.early_stopping:
+        # The BN statistics are those of these weights over the training data.
+        recomputed = copy.deepcopy(est).recompute_bn_statistics(X)
+        assert_array_equal(recomputed.predict(X), prediction)
+    # warm_start resumes from exactly that state.
+    monkeypatch.undo()
+    record = _hook_steps(monkeypatch)
+    est.set_params(max_iter=3).fit(X, y)
+    assert_array_equal(record["before"][0], interrupted)
+    assert est.n_iter_ == 3
+
+
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+def test_reliability_keyboard_interrupt_in_partial_fit(monkeypatch, kind):
+    """Check that an interrupted partial_fit leaves the previous call's state."""
+    X, y = _data(kind)
+    extra = {"classes": np.unique(y)} if kind == "classifier" else {}
+    est = _make(kind, batch_size=40).partial_fit(X, y, **extra)
+    before = est.network_.get_flat_params()
+    prediction = est.predict(X)
+    _hook_steps(monkeypatch, interrupt_at=2)
+    with pytest.raises(KeyboardInterrupt):
+        est.partial_fit(X, y)
+    assert est.n_iter_ == 1
+    assert_array_equal(est.network_.get_flat_params(), before)
+    assert_array_equal(est.predict(X), prediction)
+    monkeypatch.undo()
+    assert est.partial_fit(X, y).n_iter_ == 2
+
+
+@pytest.mark.parametrize("search", ["grid_search", "cross_val_score"])
+def test_reliability_keyboard_interrupt_stops_model_selection(monkeypatch, search):
+    """Check that Ctrl-C inside a fit stops a grid search instead of being scored."""
+    X, y = _data("regressor")
+    est = _make("regressor")
+    _hook_steps(monkeypatch, interrupt_at=3)
+    if search == "grid_search":
+        run = GridSearchCV(est, {"alpha": [1e-4, 1e-3]}, cv=2).fit
+    else:
+        run = lambda X, y: cross_val_score(est, X, y, cv=2)  # noqa: E731
+    with pytest.raises(KeyboardInterrupt):
+        run(X, y)
+
+
+# ------------------------------------------------------------- determinism
+FITS = [
+    pytest.param("regressor", {}, id="regressor-adam"),
+    pytest.param(
+        "regressor",
+        {"solver": "sgd", "dropout": 0.2, "early_stopping": True},
+        id="regressor-sgd-dropout-es",
+    ),
+    pytest.param(
+        "regressor", {"solver": "lbfgs", "max_iter": 50}, id="regressor-lbfgs"
+    ),
+    pytest.param("classifier", {"dropout": 0.1}, id="classifier-dropout"),
+    pytest.param("classifier", {"batch_norm": "after"}, id="classifier-bn-after"),
+    pytest.param("standardizer", {}, id="standardizer"),
+]
+
+
+def _fit(kind, params, X, y):
+    if kind != "standardizer":
+        params = {"max_iter": 30, **params}
+    return _make(kind, **params).fit(X, y)
+
+
+@pytest.mark.parametrize(("kind", "params"), FITS)
+def test_reliability_two_fits_are_bitwise_identical(kind, params):
+    """Check that the same random_state gives bitwise-identical fits."""
+    X, y = _data(kind)
+    _assert_same_outputs(_fit(kind, params, X, y), _fit(kind, params, X, y), X)
+
+
+_SUBPROCESS_FIT = """
+import pickle, sys, warnings
+import numpy as np
+from sknorm import MLPClassifier, MLPRegressor
+warnings.simplefilter("ignore")
+X, y, yc = np.load(sys.argv[1]).values()
+reg = MLPRegressor(hidden_layer_sizes=(16,), max_iter=30, random_state=0).fit(X, y)
+clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=30, random_state=0, dropout=0.1)
+clf.fit(X, yc)
+with open(sys.argv[2], "wb") as f:
+    pickle.dump([reg.predict(X), *reg.coefs_, clf.predict_proba(X), *clf.coefs_], f)
+"""
+
+
+def test_reliability_fits_identical_across_processes(tmp_path):
+    """Check that a fit in another Python process is bitwise identical."""
+    X, y = _data("regressor")
+    _, yc = _data("classifier")
+    np.savez(tmp_path / "data.npz", X=X, y=y, yc=yc)
+    out = tmp_path / "out.pkl"
+    subprocess.run(
+        [sys.executable, "-c", _SUBPROCESS_FIT, str(tmp_path / "data.npz"), str(out)],
+        check=True,
+        timeout=300,
+    )
+    theirs = pickle.loads(out.read_bytes())
+    reg = _make("regressor", max_iter=30).fit(X, y)
+    clf = _make("classifier", max_iter=30, dropout=0.1).fit(X, yc)
+    ours = [reg.predict(X), *reg.coefs_, clf.predict_proba(X), *clf.coefs_]
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs, strict=True):
+        assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+def test_reliability_parallel_model_selection_is_identical(kind):
+    """Check that n_jobs=2 gives the same fits and scores as n_jobs=1."""
+    X, y = _data(kind)
+    est = _make(kind, max_iter=20, dropout=0.1)
+    runs = [
+        cross_validate(est, X, y, cv=3, n_jobs=n_jobs, return_estimator=True)
+        for n_jobs in (1, 2)
+    ]
+    assert_array_equal(runs[0]["test_score"], runs[1]["test_score"])
+    for serial, parallel in zip(
+        runs[0]["estimator"], runs[1]["estimator"], strict=True
+    ):
+        _assert_same_outputs(serial, parallel, X)
+    grid = {"alpha": [1e-4, 1e-2], "batch_norm": ["before", None]}
+    searches = [
+        GridSearchCV(est, grid, cv=3, n_jobs=n_jobs).fit(X, y) for n_jobs in (1, 2)
+    ]
+    assert_array_equal(
+        searches[0].cv_results_["mean_test_score"],
+        searches[1].cv_results_["mean_test_score"],
+    )
+    _assert_same_outputs(searches[0].best_estimator_, searches[1].best_estimator_, X)
+
+
+def _round_trip(est, how, tmp_path):
+    if how == "pickle":
+        return pickle.loads(pickle.dumps(est))
+    path = tmp_path / f"model.{how}"
+    if how == "joblib":
+        joblib.dump(est, path)
+        return joblib.load(path)
+    sio.dump(est, path)
+    return sio.load(path, trusted=_documented_skops_types())
+
+
+@pytest.mark.parametrize("how", ["pickle", "joblib", "skops"])
+@pytest.mark.parametrize(("kind", "params"), FITS)
+def test_reliability_round_trip_is_identical(tmp_path, how, kind, params):
+    """Check that a loaded estimator predicts, refits and trains identically."""
+    X, y = _data(kind)
+    est = _fit(kind, params, X, y)
+    loaded = _round_trip(est, how, tmp_path)
+    _assert_same_outputs(loaded, est, X)
+    _assert_same_outputs(loaded.fit(X, y), _fit(kind, params, X, y), X)
+    if hasattr(est, "partial_fit"):
+        extra = {"classes": np.unique(y)} if kind == "classifier" else {}
+        _assert_same_outputs(
+            loaded.partial_fit(X, y, **extra), est.partial_fit(X, y, **extra), X
+        )
+
+
+# ------------------------------------------------------------------ threads
+def _concurrent_calls(method, X, n_threads=8, repeats=3):
+    """Call ``method(X)`` from ``n_threads`` threads released at once."""
+    barrier = threading.Barrier(n_threads)
+    results = [None] * n_threads
+    errors = []
+
+    def work(i):
+        try:
+            barrier.wait()
+            results[i] = [method(X) for _ in range(repeats)]
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    return [out for per_thread in results for out in per_thread]
+
+
+@pytest.mark.parametrize(
+    ("kind", "method"),
+    [
+        ("regressor", "predict"),
+        ("classifier", "predict"),
+        ("classifier", "predict_proba"),
+        ("standardizer", "transform"),
+        ("pipeline", "predict"),
+    ],
+)
+def test_reliability_concurrent_inference_equals_serial(kind, method):
+    """Check that 8 threads calling one fitted model get exactly the serial result."""
+    # More rows than one prediction chunk, so threads interleave chunks.
+    n_rows = sknorm._base_mlp._PREDICT_CHUNK + 1000
+    X, y = _data("classifier" if kind == "classifier" else "regressor", n_rows, 5)
+    if kind == "pipeline":
+        est = make_pipeline(Standardizer(), _make("regressor", max_iter=2))
+    else:
+        est = _make(kind, **({} if kind == "standardizer" else {"max_iter": 2}))
+    est.fit(X[:2000], y[:2000])
+    serial = getattr(est, method)(X)
+    for out in _concurrent_calls(getattr(est, method), X):
+        assert_array_equal(out, serial)
+
+
+# ------------------------------------------------------------------- memory
+def _predict_peak(est, X):
+    """Peak memory traced during ``est.predict(X)`` and the output's size."""
+    tracemalloc.start()
+    try:
+        out = est.predict(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, out.nbytes
+
+
+def test_reliability_predict_memory_does_not_grow_with_rows():
+    """Check that predict's extra memory is O(chunk), not O(rows), e.g. 5M rows."""
+    chunk = sknorm._base_mlp._PREDICT_CHUNK
+    n_features, width = 20, 100
+    X, y = _data("regressor", 500, n_features)
+    reg = _make("regressor", hidden_layer_sizes=(width,), max_iter=2)
+    reg.fit(X.astype(np.float32), y)
+    reg.predict(np.ones((10, n_features), dtype=np.float32))  # warm-up
+    extra = {}
+    for n_chunks in (2, 6):
+        X_big = np.ones((n_chunks * chunk, n_features), dtype=np.float32)
+        peak, out_bytes = _predict_peak(reg, X_big)
+        extra[n_chunks] = peak - out_bytes
+    # Beyond the output, a few chunk-sized activations, whatever the rows.
+    per_chunk_activation = chunk * width * 4
+    assert extra[6] <= 3 * per_chunk_activation
+    assert abs(extra[6] - extra[2]) < per_chunk_activation / 10
+    # Hence for 5M x 20 float32 rows: the output (20 MB) plus this constant,
+    # where activations of all rows at once would take 4 GB.
+
+
+# -------------------------------------------------------------------- skops
+def _documented_skops_types():
+    """The trusted-types list of the README's safe-loading example."""
+    text = README.read_text()
+    section = text.split("<!-- reliability:start -->")[1].split("<!-- reliability:end")[
+        0
+    ]
+    return re.findall(r'"(sknorm\.[\w.]+)"', section)
+
+
+SKOPS_CONFIGS = [
+    pytest.param("standardizer", {}, id="standardizer"),
+    *[
+        pytest.param(
+            kind,
+            {"activation": activation, "solver": solver},
+            id=f"{kind}-{activation}-{solver}",
+        )
+        for kind in ("regressor", "classifier")
+        for activation, solver in [
+            ("relu", "adam"),
+            ("tanh", "sgd"),
+            ("logistic", "lbfgs"),
+            ("identity", "adam"),
+            ("leaky_relu", "sgd"),
+        ]
+    ],
+    pytest.param(
+        "regressor", {"dropout": 0.2, "early_stopping": True}, id="dropout-es"
+    ),
+    pytest.param(
+        "classifier", {"batch_norm": None, "dropout": 0.2}, id="no-bn-dropout"
+    ),
+]
+
+
+def _fitted_for_skops(kind, params):
+    X, y = _data(kind)
+    extra = {} if kind == "standardizer" else {"max_iter": 5}
+    return _make(kind, **params, **extra).fit(X, y), X
+
+
+@pytest.mark.parametrize(("kind", "params"), SKOPS_CONFIGS)
+def test_reliability_skops_lists_only_documented_types(tmp_path, kind, params):
+    """Check that skops sees only the README's sknorm types and loads identically."""
+    est, X = _fitted_for_skops(kind, params)
+    path = tmp_path / "model.skops"
+    sio.dump(est, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert set(untrusted) <= set(_documented_skops_types())
+    _assert_same_outputs(sio.load(path, trusted=untrusted), est, X)
+
+
+def test_reliability_skops_documented_types_all_occur():
+    """Check that every type in the README's list occurs in some fitted model."""
+    seen = set()
+    for param in SKOPS_CONFIGS:
+        est, _ = _fitted_for_skops(*param.values)
+        seen |= set(sio.get_untrusted_types(data=sio.dumps(est)))
+    assert seen == set(_documented_skops_types())
+
+
+def test_reliability_skops_refuses_unlisted_types(tmp_path):
+    """Check that loading a model with a type missing from trusted fails safely."""
+    est, _ = _fitted_for_skops("regressor", {})
+    pipeline = make_pipeline(Standardizer(), est)
+    path = tmp_path / "pipeline.skops"
+    sio.dump(pipeline, path)
+    trusted = [t for t in _documented_skops_types() if not t.endswith("Standardizer")]
+    with pytest.raises(UntrustedTypesFoundException, match="Standardizer"):
+        sio.load(path, trusted=trusted)
+    with pytest.raises(UntrustedTypesFoundException, match="MLPRegressor"):
+        sio.load(path)
+    loaded = sio.load(path, trusted=_documented_skops_types())
+    X, _ = _data("regressor")
+    assert_array_equal(loaded[-1].predict(X), est.predict(X))
