@@ -34,7 +34,10 @@ from sknorm import MLPRegressor
 from sknorm.nn import fold_batchnorm
 
 QUICK = os.environ.get("SKNORM_EXAMPLE_QUICK", "") not in ("", "0")
-OUT = pathlib.Path(__file__).with_name("folding_export.png")
+OUT = (
+    pathlib.Path(os.environ.get("SKNORM_EXAMPLE_OUTDIR", pathlib.Path(__file__).parent))
+    / "folding_export.png"
+)
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 rng = np.random.default_rng(0)

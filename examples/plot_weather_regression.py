@@ -39,7 +39,10 @@ from sknorm import MLPRegressor, Standardizer
 from sknorm.datasets import load_greensboro_ghi, load_greensboro_temperature_change
 
 QUICK = os.environ.get("SKNORM_EXAMPLE_QUICK", "") not in ("", "0")
-OUT = pathlib.Path(__file__).with_name("weather_regression.png")
+OUT = (
+    pathlib.Path(os.environ.get("SKNORM_EXAMPLE_OUTDIR", pathlib.Path(__file__).parent))
+    / "weather_regression.png"
+)
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 # %%
@@ -49,15 +52,14 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 def models():
     mlp = {"random_state": 0}
+    sk_mlp = {"random_state": 0}
     if QUICK:
-        mlp["max_iter"] = 20
-    out = {
+        mlp["max_iter"] = sk_mlp["max_iter"] = 20
+    return {
         "HGB (sklearn)": HistGradientBoostingRegressor(random_state=0),
-        "sklearn MLP, std X": make_pipeline(
-            Standardizer(),
-            SkMLPRegressor(random_state=0, max_iter=mlp.get("max_iter", 200)),
-        ),
-        "BN before, raw X": MLPRegressor(**mlp),
+        "sklearn MLP, raw X": SkMLPRegressor(**sk_mlp),
+        "sklearn MLP, std X": make_pipeline(Standardizer(), SkMLPRegressor(**sk_mlp)),
+        "no BN, raw X": MLPRegressor(batch_norm=None, **mlp),
         "no BN, std X, raw y": make_pipeline(
             Standardizer(),
             MLPRegressor(batch_norm=None, standardize_target=False, **mlp),
@@ -68,11 +70,12 @@ def models():
         "BN after, std X": make_pipeline(
             Standardizer(), MLPRegressor(batch_norm="after", **mlp)
         ),
+        "BN before, raw X": MLPRegressor(**mlp),
+        "BN before + input BN, raw X": MLPRegressor(bn_input=True, **mlp),
         "BN before, std X (default)": make_pipeline(
             Standardizer(), MLPRegressor(**mlp)
         ),
     }
-    return out
 
 
 # %%
@@ -99,10 +102,24 @@ for task, (X, y) in tasks.items():
         )
 
 # %%
+# The targets for sknorm's defaults, stated honestly.
+
+for task in tasks:
+    default = results[task, "BN before, std X (default)"]
+    hgb = results[task, "HGB (sklearn)"]
+    verdict = "meets" if default >= hgb else "misses"
+    print(f"{task}: default pipeline {default:.4f} vs HGB {hgb:.4f}: {verdict}")
+raw_gap = (
+    results["T1 daytime GHI", "BN before, std X (default)"]
+    - results["T1 daytime GHI", "BN before + input BN, raw X"]
+)
+print(f"T1: input BN on raw X is {raw_gap:+.4f} R2 below the standardized pipeline")
+
+# %%
 # Plot: one group of bars per model, one bar per task.
 
 names = list(models())
-fig, ax = plt.subplots(figsize=(8, 4.5))
+fig, ax = plt.subplots(figsize=(8, 5.5))
 width = 0.38
 for i, task in enumerate(tasks):
     values = [max(results[task, n], 0) for n in names]
@@ -110,7 +127,7 @@ for i, task in enumerate(tasks):
 ax.set_yticks(np.arange(len(names)) + width / 2, names)
 ax.set_xlabel("test R² (negative values shown as 0)")
 ax.set_xlim(0, 1)
-ax.legend(loc="lower left")
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
 ax.set_title("Greensboro TMY3: random 25 % test split")
 fig.tight_layout()
 fig.savefig(OUT, dpi=80)

@@ -90,6 +90,7 @@ class BaseMLP(FitLoopMixin, BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "weight_init": [StrOptions({"glorot", "he"})],
         "validation_split": [StrOptions({"random", "last"})],
+        "bn_input": ["boolean"],
     }
 
     # ------------------------------------------------------------------ build
@@ -105,8 +106,21 @@ class BaseMLP(FitLoopMixin, BaseEstimator):
         return [int(s) for s in sizes]
 
     def _build_network(self, n_in, n_out, dtype, rng):
-        """Linear -> [BN] -> activation -> [BN] -> [Dropout] per hidden layer."""
+        """[input BN], then Linear -> [BN] -> act -> [BN] -> [Dropout] per layer."""
         layers = []
+        if self.batch_norm is not None and self.bn_input:
+            # Standardizes raw features by batch statistics (population ones at
+            # inference, which fold into the first Linear): BN on hidden units
+            # alone cannot undo input scales that differ by orders of magnitude.
+            layers.append(
+                BatchNorm1d(
+                    n_in,
+                    momentum=self.bn_momentum,
+                    eps=self.bn_epsilon,
+                    affine=False,
+                    dtype=dtype,
+                )
+            )
         sizes = [n_in, *self._hidden_sizes()]
         for fan_in, fan_out in itertools.pairwise(sizes):
             bound = init_bound(
@@ -247,6 +261,8 @@ class BaseMLP(FitLoopMixin, BaseEstimator):
         self.n_layers_ = len(self._hidden_sizes()) + 2
         self.n_iter_ = 0
         self.t_ = 0
+        # Filled per epoch by the stochastic solvers; stays empty with lbfgs.
+        self.history_ = []
         if self.solver != "lbfgs":
             self.loss_curve_ = []
             self._no_improvement_count = 0

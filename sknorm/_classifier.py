@@ -129,6 +129,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         dropout=0.0,
         weight_init="glorot",
         validation_split="random",
+        bn_input=False,
         class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -162,6 +163,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.dropout = dropout
         self.weight_init = weight_init
         self.validation_split = validation_split
+        self.bn_input = bn_input
         self.class_weight = class_weight
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -129,7 +129,13 @@ default='relu'
     validation_split : {'random', 'last'}, default='random'
         How early stopping holds out rows: a shuffled split (stratified for
         single-output classification) or the *last* ``validation_fraction`` of
-        rows, for time-ordered data where a shuffled split leaks the future."""
+        rows, for time-ordered data where a shuffled split leaks the future.
+
+    bn_input : bool, default=False
+        With ``batch_norm`` set, also batch-normalize the raw input features
+        (no gamma/beta) before the first Linear. It lets the network train on
+        unstandardized X whose columns differ by orders of magnitude; at
+        inference its frozen statistics fold into the first layer's weights."""
 
 _MLP_ATTRIBUTES = """\
 loss_ : float
@@ -140,6 +146,20 @@ loss_ : float
 
     loss_curve_ : list of float
         Training loss per epoch ('sgd', 'adam' only).
+
+    history_ : list of dict
+        One entry per epoch ('sgd', 'adam'; an empty list with 'lbfgs'),
+        appended to by ``warm_start`` and ``partial_fit``: ``"epoch"`` (counted
+        over the whole history), ``"train_loss"`` (as in ``loss_curve_``),
+        ``"valid_score"`` (None without early stopping), ``"learning_rate"``
+        (used in that epoch), ``"elapsed_seconds"`` (cumulative wall time) and
+        ``"layers"``: per hidden layer, statistics of the activation's input
+        (the BN output with ``batch_norm="before"``, else the Linear output)
+        on at most 128 training rows drawn once per call (BN normalizes them
+        with their own batch statistics, as in training; nothing is written):
+        ``"percentiles"``, an array of shape (3, n_units) of each unit's
+        15th/50th/85th percentiles, and floats ``"mean"`` and ``"std"``, the
+        average over units of each unit's mean and standard deviation.
 
     validation_scores_ : list of float or None
         Validation score per epoch with early stopping, else None.

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from sknorm import _training
+from sknorm import _history, _training
 
 
 class FitLoopMixin:
@@ -73,6 +73,9 @@ class FitLoopMixin:
             valid = None
         batch_size = self._batch_size(X.shape[0])
         trainer = self._make_trainer(batch_size, incremental or valid is not None)
+        if not hasattr(self, "history_"):
+            self.history_ = []  # a network fitted before history_ existed
+        recorder = _history.HistoryRecorder(X, rng, self.history_)
         if not incremental:
             self.n_iter_ = 0
         # States to fall back on, most recent first: the start of the current
@@ -87,7 +90,7 @@ class FitLoopMixin:
                     X, Y, sample_weight, batch_size, rng, last_good, trainer
                 )
                 self._check_epoch_finite(X, sample_weight, last_good)
-                if self._end_of_epoch(X.shape[0], valid):
+                if self._end_of_epoch(X.shape[0], valid, recorder):
                     break
             else:
                 if not incremental:
@@ -122,7 +125,8 @@ class FitLoopMixin:
 
     def _make_trainer(self, batch_size, need_running_stats):
         # Population statistics replace the running ones after a full fit, so
-        # updating them would be wasted work (early stopping scores with them).
+        # updating them would be wasted work (early stopping scores with them;
+        # the history_ probe normalizes with its own batch statistics).
         return _training.make_trainer(
             self.network_,
             self._optimizer,
@@ -214,8 +218,9 @@ class FitLoopMixin:
             "the regressor, keep standardize_target=True)."
         )
 
-    def _end_of_epoch(self, n_samples, valid):
-        """Update stopping counters; return True when training should stop."""
+    def _end_of_epoch(self, n_samples, valid, recorder):
+        """Record history_, update stopping counters; True when training should stop."""
+        score = None
         if valid is not None:
             score = self._validation_score(*valid)
             self.validation_scores_.append(score)
@@ -236,6 +241,11 @@ class FitLoopMixin:
                 self._no_improvement_count = 0
             self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
             what = "Training loss"
+        # The rate of the epoch just run, before the schedule updates it.
+        learning_rate = getattr(
+            self._optimizer, "base_learning_rate", self._optimizer.learning_rate
+        )
+        recorder.record(self.network_, self.loss_curve_[-1], score, learning_rate)
         self._optimizer.iteration_ends(self.t_)
         if self._no_improvement_count > self.n_iter_no_change:
             msg = (

@@ -137,6 +137,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         dropout=0.0,
         weight_init="glorot",
         validation_split="random",
+        bn_input=False,
         standardize_target=True,
     ):
         self.loss = loss
@@ -171,6 +172,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.dropout = dropout
         self.weight_init = weight_init
         self.validation_split = validation_split
+        self.bn_input = bn_input
         self.standardize_target = standardize_target
 
     @_fit_context(prefer_skip_nested_validation=True)

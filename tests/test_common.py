@@ -44,6 +44,8 @@ def _instances():
         {"batch_size": 16},
         {"activation": "leaky_relu"},
         {"weight_init": "he"},
+        {"bn_input": True},
+        {"bn_input": True, "batch_norm": "after"},
     ]
     extra = [
         cls(**LIGHT, **params)

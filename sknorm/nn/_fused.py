@@ -359,6 +359,40 @@ class BiasedDense(Dense):
         return self._input_grad(dz, r) if self.need_dx else None
 
 
+class InputNorm:
+    """A leading BatchNorm1d without gamma/beta: standardize the raw input.
+
+    It is the network's first layer, so nobody needs the gradient of its
+    input: ``backward`` only passes ``None`` on. The forward pass writes the
+    normalized batch into a preallocated buffer.
+    """
+
+    def __init__(self, bn, max_batch, dtype, *, update_stats):
+        self.bn, self.update_stats = bn, update_stats
+        self.state = _BatchNormState(bn, {}, bn.n_features, dtype)
+        self.out = np.empty((max_batch, bn.n_features), dtype=dtype)
+        self.squares = np.empty((max_batch, bn.n_features), dtype=dtype)
+
+    def forward(self, x, batch):
+        """Return ``(x - batch_mean) / sqrt(batch_var + eps)`` for the batch."""
+        s, n = self.state, batch.n
+        out, squares = self.out[:n], self.squares[:n]
+        np.matmul(batch.p, x, out=s.mean)
+        np.subtract(x, s.mean, out=out)
+        np.multiply(out, out, out=squares)
+        np.matmul(batch.p, squares, out=s.var)
+        np.add(s.var, s.eps, out=s.std)
+        np.sqrt(s.std, out=s.std)
+        out /= s.std
+        if self.update_stats:
+            _update_running(s, batch.weight_sum)
+        return out
+
+    def backward(self, dout, batch):
+        """Return None: the input of the first layer needs no gradient."""
+        return None
+
+
 class Generic:
     """Any other layer, run through its own ``forward`` and ``backward``."""
 

@@ -23,7 +23,14 @@ import numpy as np
 
 from sknorm.nn._activations import ACTIVATIONS
 from sknorm.nn._flat import flat_views
-from sknorm.nn._fused import Batch, BiasedDense, Dense, Generic, NarrowInputNorm
+from sknorm.nn._fused import (
+    Batch,
+    BiasedDense,
+    Dense,
+    Generic,
+    InputNorm,
+    NarrowInputNorm,
+)
 from sknorm.nn._layers import BatchNorm1d, Linear
 from sknorm.nn._losses import LOSSES, squared_error
 
@@ -285,6 +292,11 @@ def _compile(layers, grads, aug_views, max_batch, update_stats):
     blocks, i = [], 0
     while i < len(layers):
         layer = layers[i]
+        if i == 0 and isinstance(layer, BatchNorm1d) and not layer.params:
+            dtype = layer.buffers["running_mean"].dtype
+            blocks.append(InputNorm(layer, max_batch, dtype, update_stats=update_stats))
+            i += 1
+            continue
         if not isinstance(layer, Linear):
             blocks.append(Generic(layer, grads))
             i += 1
@@ -309,9 +321,11 @@ def _compile(layers, grads, aug_views, max_batch, update_stats):
 
 def _dense_block(layer, bn, act, grads, aug_views, max_batch, blocks, update_stats):
     """Return the fused block for ``layer -> [bn] -> [act]``."""
-    # The first block's input is the data: nobody needs its gradient.
-    need_dx = bool(blocks)
-    if not blocks and bn is not None and layer.n_in < layer.n_out:
+    # The first block's input is the data (or the normalized data of an
+    # InputNorm): nobody needs its gradient.
+    first = all(isinstance(block, InputNorm) for block in blocks)
+    need_dx = not first
+    if first and bn is not None and layer.n_in < layer.n_out:
         return NarrowInputNorm(
             layer, bn, act, grads, max_batch, update_stats=update_stats
         )

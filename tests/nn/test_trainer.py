@@ -6,7 +6,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from sknorm._training import l2_penalty
 from sknorm.nn._activations import ACTIVATIONS
-from sknorm.nn._fused import BiasedDense, Dense, Generic, NarrowInputNorm
+from sknorm.nn._fused import BiasedDense, Dense, Generic, InputNorm, NarrowInputNorm
 from sknorm.nn._layers import BatchNorm1d, Dropout, Linear
 from sknorm.nn._losses import LOSSES
 from sknorm.nn._network import Sequential
@@ -83,6 +83,27 @@ def test_trainer_matches_layer_by_layer_pass(
     after = [a for layer in net.layers for a in layer.buffers.values()]
     for a, b in zip(after, buffers, strict=True):
         assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("batch_norm", ["before", "after"])
+@pytest.mark.parametrize("sizes", [(3, 7, 6, 2), (7, 5, 6, 2)], ids=["narrow", "wide"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_trainer_input_norm_matches_layer_by_layer_pass(batch_norm, sizes, weighted):
+    """Check a leading non-affine BatchNorm1d (bn_input) against the layers."""
+    body = _net(sizes, batch_norm=batch_norm, activation="relu")
+    net = Sequential([BatchNorm1d(sizes[0], affine=False), *body.layers])
+    reference = net.copy()
+    X, Y, rng = _data(sizes[0], sizes[-1], "squared_error")
+    X = X * [1.0, 100.0, 1e4, *([1.0] * (sizes[0] - 3))] + 50.0
+    w = rng.uniform(0.1, 2.0, X.shape[0]) if weighted else None
+    value, grad, buffers = _reference(reference, "squared_error", X, Y, w)
+    trainer = Trainer(net, "squared_error", max_batch=32)
+    assert isinstance(trainer.blocks[0], InputNorm)
+    assert trainer.loss_and_grad(X, Y, w) == pytest.approx(value, rel=1e-10)
+    assert_allclose(trainer.grad, grad, rtol=1e-8, atol=1e-11)
+    after = [a for layer in net.layers for a in layer.buffers.values()]
+    for a, b in zip(after, buffers, strict=True):
+        assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("loss", ["softmax_cross_entropy", "sigmoid_cross_entropy"])
