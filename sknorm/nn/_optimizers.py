@@ -174,6 +174,21 @@ class _BaseOptimizer:
             print(msg + " Stopping.")
         return True
 
+    def _shrink_or_stop(self, rate_name, msg, verbose):
+        """Divide the rate ``rate_name`` by 5, or stop once it is <= 1e-6.
+
+        scikit-learn's "adaptive" rule; returns True when training should stop.
+        """
+        rate = getattr(self, rate_name)
+        if rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        setattr(self, rate_name, rate / 5.0)
+        if verbose:
+            print(msg + f" Setting learning rate to {rate / 5.0:f}")
+        return False
+
 
 class SGD(_BaseOptimizer):
     """Stochastic gradient descent with (Nesterov) momentum.
@@ -294,14 +309,7 @@ class SGD(_BaseOptimizer):
         """
         if self.lr_schedule != "adaptive":
             return super().trigger_stopping(msg, verbose)
-        if self.learning_rate <= 1e-6:
-            if verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        self.learning_rate /= 5.0
-        if verbose:
-            print(msg + f" Setting learning rate to {self.learning_rate:f}")
-        return False
+        return self._shrink_or_stop("learning_rate", msg, verbose)
 
 
 class Adam(_BaseOptimizer):
@@ -446,11 +454,4 @@ class Adam(_BaseOptimizer):
         """
         if self.lr_schedule != "adaptive":
             return super().trigger_stopping(msg, verbose)
-        if self.base_learning_rate <= 1e-6:
-            if verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        self.base_learning_rate /= 5.0
-        if verbose:
-            print(msg + f" Setting learning rate to {self.base_learning_rate:f}")
-        return False
+        return self._shrink_or_stop("base_learning_rate", msg, verbose)
