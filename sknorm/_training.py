@@ -1,16 +1,16 @@
 """Training helpers shared by the MLP estimators.
 
-Small functions with explicit inputs: mini-batch slicing, one optimizer step,
-the L2 penalty, L-BFGS on a flat parameter vector, the validation split and
-snapshots of the network state. The epoch loop that ties them together, with
-its sklearn bookkeeping (``loss_curve_``, ``n_iter_``, early stopping), lives in
-:class:`sknorm._base_mlp.BaseMLP`.
+Small functions with explicit inputs: mini-batch slicing, the loss and
+gradient of one batch (through the fused :class:`~sknorm.nn._trainer.Trainer`,
+for every solver), L-BFGS on the flat parameter vector, the validation split
+and snapshots of the network state. The epoch loop that ties them together,
+with its sklearn bookkeeping (``loss_curve_``, ``n_iter_``, early stopping),
+lives in :class:`sknorm._fitting.FitLoopMixin`.
 """
 
 import numpy as np
 import scipy.optimize
 
-from sknorm.nn._layers import Linear
 from sknorm.nn._trainer import Trainer
 
 
@@ -42,78 +42,37 @@ def minibatch_slices(n_samples, batch_size):
         start = stop
 
 
-def l2_penalty(network, alpha, weight_sum, grads=None):
-    """Return scikit-learn's L2 term and add its gradient to ``grads``.
+def loss_and_grads(network, trainer, alpha, X, Y, sample_weight):
+    """Loss and gradient of one batch, L2 penalty included, in training mode.
 
-    The penalty is ``alpha / (2 * weight_sum) * sum(||W||^2)`` over the
-    ``weight`` of every :class:`~sknorm.nn.Linear`, exactly as in scikit-learn's
-    MLP since 1.7 (biases, gamma and beta are not penalized).
-
-    Parameters
-    ----------
-    network : Sequential
-        The network whose linear weights are penalized.
-    alpha : float
-        L2 strength.
-    weight_sum : float
-        Sum of the sample weights of the batch (its row count without weights).
-    grads : list of dict, default=None
-        Gradients from ``network.backward``, updated in place when given.
-
-    Returns
-    -------
-    float
-        The penalty value.
-    """
-    if alpha == 0:
-        return 0.0
-    penalty = 0.0
-    scale = alpha / weight_sum
-    for i, layer in enumerate(network.layers):
-        if isinstance(layer, Linear):
-            weight = layer.params["weight"]
-            flat = weight.ravel()
-            penalty += float(flat @ flat)
-            if grads is not None:
-                grads[i]["weight"] += scale * weight
-    return 0.5 * scale * penalty
-
-
-def loss_and_grads(network, loss_fn, alpha, X, Y, sample_weight):
-    """Forward and backward pass in training mode on one batch.
+    The single entry point of every solver's step (tests wrap it to observe or
+    interrupt training).
 
     Parameters
     ----------
     network : Sequential
-        The network to differentiate.
-    loss_fn : callable or Trainer
-        ``loss_fn(raw, Y, sample_weight) -> (loss, d_raw)``, or a
-        :class:`~sknorm.nn._trainer.Trainer` compiled for ``network``: the
-        fused mini-batch path, which returns one gradient vector.
+        The network being trained (the one ``trainer`` was compiled for).
+    trainer : Trainer
+        The fused training step of ``network``.
     alpha : float
-        L2 strength.
+        L2 strength: ``alpha / (2 * weight_sum) * sum(||W||^2)`` over the
+        Linear weights, scikit-learn's penalty since 1.7.
     X, Y : ndarray
         Batch inputs and 2-D targets.
     sample_weight : ndarray of shape (n_rows,) or None
-        Row weights of the batch; None means weights of 1 (Trainer only).
+        Row weights of the batch; None means weights of 1.
 
     Returns
     -------
     loss : float
         Data loss plus L2 penalty.
-    grads : list of dict or ndarray of shape (n_params,)
-        One gradient dict per layer, keyed like the layer's ``params``; with a
-        Trainer, its ``grad`` vector (laid out like ``flat_parameters``).
+    grad : ndarray of shape (n_params,)
+        ``trainer.grad``, laid out like ``network.flat_parameters()``; it is
+        overwritten by the next call.
     """
-    if isinstance(loss_fn, Trainer):
-        loss = loss_fn.loss_and_grad(X, Y, sample_weight)
-        weight_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        return loss + loss_fn.l2_penalty(alpha, weight_sum), loss_fn.grad
-    raw, caches = network.forward(X, training=True, sample_weight=sample_weight)
-    loss, d_raw = loss_fn(raw, Y, sample_weight)
-    grads = network.backward(d_raw, caches)
-    loss += l2_penalty(network, alpha, float(sample_weight.sum()), grads)
-    return float(loss), grads
+    loss = trainer.loss_and_grad(X, Y, sample_weight)
+    weight_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+    return loss + trainer.l2_penalty(alpha, weight_sum), trainer.grad
 
 
 def make_trainer(network, optimizer, loss_fn, batch_size, *, update_running_stats):
@@ -183,15 +142,19 @@ def fit_lbfgs(
     scipy.optimize.OptimizeResult
         The optimizer's result; ``network`` holds the final parameters.
     """
+    # One full batch: the same fused step as the mini-batch solvers, with its
+    # buffers allocated once instead of at every function evaluation.
+    trainer = Trainer(network, loss_fn, X.shape[0])
     # Best point evaluated so far: where an interrupted run leaves the network.
     best = {"loss": np.inf, "theta": network.get_flat_params()}
 
     def objective(theta):
-        network.set_flat_params(theta)
-        loss, grads = loss_and_grads(network, loss_fn, alpha, X, Y, sample_weight)
+        trainer.theta[...] = theta
+        loss, grad = loss_and_grads(network, trainer, alpha, X, Y, sample_weight)
         if loss < best["loss"]:
             best["loss"], best["theta"] = loss, theta.copy()
-        return loss, network.pack_grads(grads)
+        # A float64 copy: scipy keeps it, and trainer.grad is reused.
+        return loss, grad.astype(np.float64)
 
     options = {"maxfun": max_fun, "maxiter": max_iter, "gtol": tol}
     if verbose:
