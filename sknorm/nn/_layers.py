@@ -215,8 +215,29 @@ class Dropout:
         return (dout if mask is None else dout * mask), {}
 
 
-def _batch_probabilities(sample_weight, n_samples, dtype):
-    """Return ``(p, weight_sum)`` with ``p = w / w.sum()`` cast to ``dtype``."""
+def batch_probabilities(sample_weight, n_samples, dtype):
+    """Return ``(p, weight_sum)`` with ``p = w / w.sum()`` cast to ``dtype``.
+
+    The one place that turns row weights into the normalized weights ``p``
+    used by batch statistics (BatchNorm1d, the fused Trainer) and by the
+    losses; ``sample_weight=None`` means equal weights.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,) or None
+        Row weights.
+    n_samples : int
+        Number of rows.
+    dtype : numpy dtype
+        dtype of ``p``.
+
+    Returns
+    -------
+    p : ndarray of shape (n_samples,)
+        Normalized weights, summing to one.
+    weight_sum : float
+        Sum of the raw weights (``n_samples`` without weights).
+    """
     if sample_weight is None:
         return np.full(n_samples, 1.0 / n_samples, dtype=dtype), float(n_samples)
     sample_weight = np.asarray(sample_weight)
@@ -227,8 +248,8 @@ def _batch_probabilities(sample_weight, n_samples, dtype):
     weight_sum = float(sample_weight.sum(dtype=np.float64))
     if not weight_sum > 0.0:
         raise ValueError(
-            "BatchNorm1d needs a positive sample_weight sum in training, got "
-            f"sum(sample_weight)={weight_sum}."
+            f"The sum of sample_weight is zero or negative (got {weight_sum}): "
+            "batch statistics and the loss need a positive sum."
         )
     return (sample_weight / weight_sum).astype(dtype, copy=False), weight_sum
 
@@ -373,7 +394,7 @@ class BatchNorm1d:
                 "BatchNorm1d needs more than 1 row per batch in training, got "
                 f"n_samples={n_samples}. Use a larger batch, or training=False."
             )
-        p, weight_sum = _batch_probabilities(sample_weight, n_samples, x.dtype)
+        p, weight_sum = batch_probabilities(sample_weight, n_samples, x.dtype)
         batch_mean = p @ x
         x_hat = x - batch_mean
         batch_var = p @ (x_hat * x_hat)

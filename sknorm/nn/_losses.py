@@ -15,6 +15,8 @@ per-sample terms are averaged with the normalized weights ``p = w / w.sum()``
 import numpy as np
 from scipy.special import expit, xlogy
 
+from sknorm.nn._layers import batch_probabilities
+
 
 def _prepare(raw, Y, sample_weight):
     """Validate inputs and return ``raw``, ``Y`` and normalized weights ``p``.
@@ -51,18 +53,8 @@ def _prepare(raw, Y, sample_weight):
             f"raw and Y must be 2-D arrays of the same shape, got raw.shape="
             f"{raw.shape} and Y.shape={Y.shape}."
         )
-    n_samples = raw.shape[0]
-    if sample_weight is None:
-        return raw, Y, np.full(n_samples, 1.0 / n_samples, dtype=dtype)
-    w = np.asarray(sample_weight, dtype=dtype)
-    if w.shape != (n_samples,):
-        raise ValueError(
-            f"sample_weight must have shape ({n_samples},), got {w.shape}."
-        )
-    w_sum = w.sum()
-    if w_sum == 0:
-        raise ValueError("The sum of sample_weight is zero; the loss is undefined.")
-    return raw, Y, w / w_sum
+    p, _ = batch_probabilities(sample_weight, raw.shape[0], dtype)
+    return raw, Y, p
 
 
 def _log_softmax(raw):

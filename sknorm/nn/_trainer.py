@@ -31,7 +31,7 @@ from sknorm.nn._fused import (
     InputNorm,
     NarrowInputNorm,
 )
-from sknorm.nn._layers import BatchNorm1d, Linear
+from sknorm.nn._layers import BatchNorm1d, Linear, batch_probabilities
 from sknorm.nn._losses import LOSSES, squared_error
 
 __all__ = ["Trainer"]
@@ -213,14 +213,8 @@ class Trainer:
                 batch.p = np.full(n, 1.0 / n, dtype=self.dtype)
             return batch
         batch = self._new_batch(n)
-        weight_sum = float(sample_weight.sum(dtype=np.float64))
-        if not weight_sum > 0.0:
-            raise ValueError(
-                f"sample_weight must have a positive sum, got {weight_sum}."
-            )
-        batch.uniform, batch.weight_sum = False, weight_sum
-        batch.sample_weight = sample_weight
-        batch.p = (sample_weight / weight_sum).astype(self.dtype, copy=False)
+        batch.p, batch.weight_sum = batch_probabilities(sample_weight, n, self.dtype)
+        batch.uniform, batch.sample_weight = False, sample_weight
         return batch
 
     def _new_batch(self, n):
