@@ -75,33 +75,27 @@ def make_weather(n_samples, seed=SEED):
 
 
 # ------------------------------------------------------------------ models
-def sknorm_model(batch_norm, batch_size, epochs):
+def _shared_params(batch_size, epochs):
     # learning_rate and batch_size given explicitly: sknorm's defaults differ
     # ("adaptive", 64); learning_rate_init keeps each library's default.
-    return MLPRegressor(
-        hidden_layer_sizes=HIDDEN,
-        solver="adam",
-        batch_size=batch_size,
-        learning_rate="constant",
-        max_iter=epochs,
-        tol=0.0,
-        n_iter_no_change=epochs + 1,
-        batch_norm=batch_norm,
-        random_state=SEED,
-    )
+    return {
+        "hidden_layer_sizes": HIDDEN,
+        "solver": "adam",
+        "batch_size": batch_size,
+        "learning_rate": "constant",
+        "max_iter": epochs,
+        "tol": 0.0,
+        "n_iter_no_change": epochs + 1,
+        "random_state": SEED,
+    }
+
+
+def sknorm_model(batch_norm, batch_size, epochs):
+    return MLPRegressor(batch_norm=batch_norm, **_shared_params(batch_size, epochs))
 
 
 def sklearn_model(batch_size, epochs):
-    return SkMLPRegressor(
-        hidden_layer_sizes=HIDDEN,
-        solver="adam",
-        batch_size=batch_size,
-        learning_rate="constant",
-        max_iter=epochs,
-        tol=0.0,
-        n_iter_no_change=epochs + 1,
-        random_state=SEED,
-    )
+    return SkMLPRegressor(**_shared_params(batch_size, epochs))
 
 
 class TorchModel:
