@@ -107,11 +107,16 @@ def preactivation_statistics(network, probe):
 
 
 def _probe_batch_norm(bn, h):
-    """Normalize ``h`` with its own statistics, as in training; write nothing."""
-    centred = h - h.mean(axis=0)
-    out = centred / np.sqrt((centred * centred).mean(axis=0) + bn.eps)
-    if bn.affine:
-        out = out * bn.params["gamma"] + bn.params["beta"]
+    """Normalize ``h`` with its own statistics, as in training; write nothing.
+
+    The layer's own training-mode forward pass, with its running statistics
+    put back afterwards (two small vectors), so the probe sees exactly the
+    normalization training uses.
+    """
+    saved = {key: value.copy() for key, value in bn.buffers.items()}
+    out, _ = bn.forward(h, training=True)
+    for key, value in saved.items():
+        bn.buffers[key][...] = value
     return out
 
 
