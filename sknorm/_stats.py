@@ -218,8 +218,8 @@ def _validate_weights(sample_weight, X):
     sample_weight = _check_sample_weight(
         sample_weight, X, dtype=np.float64, ensure_non_negative=True
     )
-    # scikit-learn >= 1.8 already rejects all-zero weights; the floor (1.6)
-    # does not, and a zero weight sum would make every statistic NaN.
+    # scikit-learn 1.9 already rejects all-zero weights; older releases down
+    # to our floor (1.6) may not, and a zero sum would make every statistic NaN.
     if not np.any(sample_weight > 0):
         raise ValueError(
             "Sample weights must contain at least one positive value; "
