@@ -15,7 +15,7 @@ per-sample terms are averaged with the normalized weights ``p = w / w.sum()``
 import numpy as np
 from scipy.special import expit, xlogy
 
-from sknorm.nn._layers import batch_probabilities
+from sknorm.nn._batchnorm import batch_probabilities
 
 
 def _prepare(raw, Y, sample_weight):
