@@ -10,6 +10,7 @@ from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
+from sklearn.metrics import make_scorer, r2_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
@@ -169,3 +170,72 @@ def test_composition_pipeline_step_sample_weight_without_routing():
     model.fit(X, y, mlpregressor__sample_weight=weights)
     plain = clone(model).fit(X, y)
     assert not np.allclose(model.predict(X), plain.predict(X), rtol=1e-3)
+
+
+def test_composition_grid_search_routes_sample_weight():
+    """Check that routed weights reach the fits and the scorer of each split."""
+    X, y = _mixed_scale_data(240)
+    weights = np.where(np.arange(240) % 3 == 0, 4.0, 0.5)
+    params = {**FAST, "max_iter": 20}
+    cv = KFold(3)
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_scorer(r2_score).set_score_request(sample_weight=True)
+        model = make_pipeline(
+            Standardizer().set_fit_request(sample_weight=True),
+            MLPRegressor(**params).set_fit_request(sample_weight=True),
+        )
+        search = GridSearchCV(
+            model, {"mlpregressor__batch_norm": [None, "before"]}, cv=cv, scoring=scorer
+        ).fit(X, y, sample_weight=weights)
+    # The first candidate's first split, weighted by hand.
+    train, test = next(cv.split(X))
+    scaler = Standardizer().fit(X[train], sample_weight=weights[train])
+    mlp = MLPRegressor(**{**params, "batch_norm": None}).fit(
+        scaler.transform(X[train]), y[train], sample_weight=weights[train]
+    )
+    by_hand = r2_score(
+        y[test], mlp.predict(scaler.transform(X[test])), sample_weight=weights[test]
+    )
+    assert search.cv_results_["params"][0] == {"mlpregressor__batch_norm": None}
+    assert_allclose(search.cv_results_["split0_test_score"][0], by_hand, rtol=1e-10)
+
+
+@pytest.mark.parametrize("lib", ["pandas", "polars"])
+def test_composition_dataframe_feature_names_through_pipeline(lib):
+    """Check that column names flow from a DataFrame through set_output to the MLP."""
+    module = pytest.importorskip(lib)
+    X, y = _mixed_scale_data(120)
+    columns = ["irradiance", "pressure", "humidity"]
+    frame = module.DataFrame({name: X[:, i] for i, name in enumerate(columns)})
+    model = make_pipeline(
+        Standardizer().set_output(transform=lib), MLPRegressor(**FAST, max_iter=5)
+    ).fit(frame, y)
+    assert_array_equal(model[0].get_feature_names_out(), columns)
+    assert_array_equal(model[-1].feature_names_in_, columns)
+    assert_allclose(model.predict(frame), model[-1].predict(model[0].transform(frame)))
+    # pandas renames by keyword, polars by a positional mapping.
+    mapping = {"pressure": "p"}
+    if lib == "pandas":
+        renamed = frame.rename(columns=mapping)
+    else:
+        renamed = frame.rename(mapping)
+    with pytest.raises(ValueError, match="feature names should match"):
+        model.predict(renamed)
+
+
+@pytest.mark.parametrize("fitted", [False, True])
+def test_composition_html_repr(fitted):
+    """Check the notebook HTML repr: names, user-set parameters, fitted status."""
+    model = make_pipeline(
+        Standardizer(), MLPRegressor(**FAST, max_iter=5, batch_norm="after")
+    )
+    if fitted:
+        model.fit(*_mixed_scale_data(60))
+    html = model._repr_html_()
+    assert "Standardizer" in html
+    assert "MLPRegressor" in html
+    assert '<td class="param">batch_norm</td>' in html
+    assert "&#x27;after&#x27;" in html
+    assert ("<span>Fitted</span>" in html) is fitted
+    assert ("<span>Not fitted</span>" in html) is not fitted
+    assert "text/html" in MLPClassifier()._repr_mimebundle_()
