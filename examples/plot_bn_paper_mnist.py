@@ -16,7 +16,8 @@ one epoch per ``partial_fit`` call; the test accuracy is read after every
 epoch. ``partial_fit`` keeps BN's running statistics (``bn_stats="running"``),
 so scoring needs no recomputation. Panels (b, c) come from the fitted
 attribute ``history_``, which records per epoch the percentiles of every
-hidden unit's activation input on a fixed probe of training rows.
+hidden unit's activation input on a fixed probe of training rows, drawn by
+``sknorm.PreactivationDisplay``.
 
 Differences from the paper, stated plainly: 4000 training digits instead of
 60 000, about 5000 steps instead of 50 000, and sknorm's default Glorot
@@ -43,7 +44,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from sknorm import MLPClassifier
+from sknorm import MLPClassifier, PreactivationDisplay
 
 QUICK = os.environ.get("SKNORM_EXAMPLE_QUICK", "") not in ("", "0")
 OUT = (
@@ -131,7 +132,7 @@ else:
 
 # %%
 # Figure: (a) accuracy against steps; (b, c) percentiles of the sigmoid input
-# of one unit of the last hidden layer, from history_.
+# of one unit of the last hidden layer, from history_ (PreactivationDisplay).
 unit = 0
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
 for label, (_, accuracy) in runs.items():
@@ -144,13 +145,10 @@ axes[0].set(
 )
 axes[0].legend()
 for ax, (label, (clf, _)), panel in zip(axes[1:], runs.items(), "bc", strict=True):
-    percentiles = np.array(
-        [e["layers"][-1]["percentiles"][:, unit] for e in clf.history_]
+    PreactivationDisplay.from_estimator(clf, layer=-1, unit=unit, x=steps, ax=ax)
+    ax.set(
+        xlabel="training steps", ylabel="", title=f"({panel}) sigmoid input, {label}"
     )
-    for row, q in zip(percentiles.T, (15, 50, 85), strict=True):
-        ax.plot(steps, row, color="C0", alpha=1.0 if q == 50 else 0.5, label=f"{q}th")
-    ax.set(xlabel="training steps", title=f"({panel}) sigmoid input, {label}")
-    ax.legend(title="percentile", fontsize="small")
 axes[1].set_ylabel(f"last hidden layer, unit {unit}")
 fig.suptitle(f"Batch-norm paper, Figure 1: {source}, 3x100 sigmoid, batch 60")
 fig.tight_layout()
