@@ -3,10 +3,13 @@
 It validates input, builds a :class:`~sknorm.nn.Sequential` from the
 hyper-parameters, runs the mini-batch or L-BFGS training loop with
 scikit-learn's bookkeeping, recomputes batch-norm statistics and folds the
-network into plain ``coefs_``/``intercepts_`` for prediction. Subclasses only
-encode targets (``_encode_targets``) and decode predictions.
+network into plain ``coefs_``/``intercepts_`` for prediction. Every fit is
+a task of scikit-learn's callbacks (``set_callbacks``, scikit-learn >= 1.9;
+see :mod:`sknorm._callbacks`). Subclasses only encode targets
+(``_encode_targets``) and decode predictions.
 """
 
+import copy
 import itertools
 from numbers import Integral, Real
 from typing import ClassVar
@@ -17,9 +20,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from sknorm._callbacks import FitTasks
 from sknorm._config import get_config
 from sknorm._fitting import FitLoopMixin
 from sknorm._sklearn_compat import (
+    CallbackSupportMixin,
     Interval,
     Options,
     StrOptions,
@@ -44,7 +49,7 @@ from sknorm.nn._optimizers import SGD, Adam
 _PREDICT_CHUNK = 4096
 
 
-class BaseMLP(FitLoopMixin, BaseEstimator):
+class BaseMLP(CallbackSupportMixin, FitLoopMixin, BaseEstimator):
     """Base class for the batch-normalized MLP estimators; not for direct use."""
 
     _parameter_constraints: ClassVar[dict] = {
@@ -210,9 +215,12 @@ class BaseMLP(FitLoopMixin, BaseEstimator):
             reset=first_call,
         )
         self._check_X_magnitude(X)
+        given_weight = sample_weight is not None
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
+        # Callbacks score with the user's weights, not the class-weighted ones.
+        user_weight = sample_weight if given_weight else None
         Y, sample_weight = self._encode_targets(
             y, sample_weight, first_call, incremental
         )
@@ -221,6 +229,17 @@ class BaseMLP(FitLoopMixin, BaseEstimator):
                 f"Found n_samples={X.shape[0]}, but batch normalization needs at least "
                 "2 samples to compute batch statistics."
             )
+        context = self._init_callback_context(
+            max_subtasks=self._n_callback_subtasks(incremental)
+        )
+        tasks = FitTasks(self, context, X, y, user_weight)
+        tasks.begin()
+        self._train(X, Y, sample_weight, first_call, incremental, tasks)
+        tasks.end()
+        return self
+
+    def _train(self, X, Y, sample_weight, first_call, incremental, tasks):
+        """Build or reuse the network, then run the solver on encoded targets."""
         rng = self._make_rng(incremental)
         if first_call:
             self._initialize(X.shape[1], Y.shape[1], X.dtype, rng)
@@ -233,10 +252,16 @@ class BaseMLP(FitLoopMixin, BaseEstimator):
         blas_threads = get_config()["fit_blas_threads"]
         with threadpool_limits(limits=blas_threads, user_api="blas"):
             if self.solver == "lbfgs":
-                self._fit_lbfgs(X, Y, sample_weight)
+                self._fit_lbfgs(X, Y, sample_weight, tasks)
             else:
-                self._fit_stochastic(X, Y, sample_weight, rng, incremental)
-        return self
+                self._fit_stochastic(X, Y, sample_weight, rng, incremental, tasks)
+
+    def _n_callback_subtasks(self, incremental):
+        """Return how many iterations a fit reports to callbacks, at most."""
+        if self.solver == "lbfgs":
+            # One more: the subtask begun by the last iteration never runs.
+            return self.max_iter + 1
+        return 1 if incremental else self.max_iter
 
     def _check_X_magnitude(self, X):
         check_magnitude(
@@ -286,6 +311,28 @@ class BaseMLP(FitLoopMixin, BaseEstimator):
         if self.bn_stats == "population" and not incremental:
             self.network_.compute_population_statistics(X, sample_weight)
         self._fold()
+
+    def _reconstruction_attributes(
+        self, X, sample_weight, theta=None, *, incremental=False
+    ):
+        """Return the prediction attributes of the model as it stands, for callbacks.
+
+        They are what :meth:`_finalize` would set if the fit stopped now
+        (population statistics included), computed on a copy of ``network_``
+        with parameters ``theta`` (the current ones when None): the estimator
+        itself is not modified. A copy of the estimator with these attributes
+        predicts as the fit stopped here would.
+        """
+        twin = copy.copy(self)
+        twin.network_ = self.network_.copy()
+        if theta is not None:
+            twin.network_.set_flat_params(theta)
+        twin._finalize(X, sample_weight, incremental)
+        return {
+            "network_": twin.network_,
+            "coefs_": twin.coefs_,
+            "intercepts_": twin.intercepts_,
+        }
 
     def _fold(self):
         folded = fold_batchnorm(self.network_)

@@ -3,10 +3,13 @@
 ``FitLoopMixin`` holds the parts of :class:`~sknorm._base_mlp.BaseMLP` that
 run training with scikit-learn's bookkeeping: the epoch loop with its
 stopping rule (``n_iter_no_change``, ``tol``, early stopping), divergence and
-interrupt handling, and the L-BFGS call. The arithmetic lives in
-:mod:`sknorm._training` and :mod:`sknorm.nn`.
+interrupt handling, and the L-BFGS call. Each epoch and each L-BFGS
+iteration is a task for scikit-learn's callbacks (:mod:`sknorm._callbacks`),
+which may also stop training. The arithmetic lives in :mod:`sknorm._training`
+and :mod:`sknorm.nn`.
 """
 
+import functools
 import math
 import warnings
 
@@ -14,12 +17,18 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from sknorm import _history, _training
+from sknorm._callbacks import IterationTasks
 
 
 class FitLoopMixin:
     """Training loops for :class:`~sknorm._base_mlp.BaseMLP`; not for direct use."""
 
-    def _fit_lbfgs(self, X, Y, sample_weight):
+    def _fit_lbfgs(self, X, Y, sample_weight, tasks):
+        iterations = IterationTasks(
+            tasks,
+            "lbfgs-iter",
+            functools.partial(self._reconstruction_attributes, X, sample_weight),
+        )
         try:
             result = _training.fit_lbfgs(
                 self.network_,
@@ -32,12 +41,14 @@ class FitLoopMixin:
                 max_fun=self.max_fun,
                 tol=self.tol,
                 verbose=self.verbose,
+                callback=iterations,
             )
         except KeyboardInterrupt:
             # As in _fit_stochastic: leave a usable model (fit_lbfgs restored
             # the best point evaluated), then let the interrupt propagate.
             self._finalize(X, sample_weight)
             raise
+        iterations.close()
         self.n_iter_ = int(result.nit)
         self.loss_ = float(result.fun)
         self.t_ = X.shape[0] * self.n_iter_
@@ -47,7 +58,7 @@ class FitLoopMixin:
                 f"(status={result.status}): {result.message}. Increase max_iter or "
                 "max_fun, or scale the data.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,  # fit -> _fit -> _train -> _fit_lbfgs
             )
         if not np.isfinite(self.network_.get_flat_params()).all():
             raise ValueError(
@@ -56,21 +67,14 @@ class FitLoopMixin:
             )
         self._finalize(X, sample_weight)
 
-    def _fit_stochastic(self, X, Y, sample_weight, rng, incremental):
+    def _fit_stochastic(self, X, Y, sample_weight, rng, incremental, tasks):
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
+        valid = None
         if self.early_stopping:
-            train_idx, valid_idx = _training.validation_split(
-                X.shape[0],
-                self.validation_fraction,
-                self.validation_split,
-                rng,
-                stratify=self._stratify_labels(Y),
-            )
-            valid = (X[valid_idx], Y[valid_idx], sample_weight[valid_idx])
+            train_idx, valid = self._hold_out(X, Y, sample_weight, rng)
             X, Y, sample_weight = X[train_idx], Y[train_idx], sample_weight[train_idx]
-        else:
-            valid = None
+            tasks = tasks.on_rows(train_idx, X)
         batch_size = self._batch_size(X.shape[0])
         trainer = self._make_trainer(batch_size, incremental or valid is not None)
         if not hasattr(self, "history_"):
@@ -83,23 +87,25 @@ class FitLoopMixin:
         # of this fit; see _diverged.
         fit_start = _training.snapshot(self.network_)
         last_good = [fit_start]
+        fitted_attributes = functools.partial(
+            self._reconstruction_attributes, X, sample_weight, incremental=incremental
+        )
         try:
             for _ in range(1 if incremental else self.max_iter):
+                epoch = tasks.begin_subtask("epoch", fitted_attributes)
                 last_good = [_training.snapshot(self.network_), last_good[0], fit_start]
                 self._run_epoch(
                     X, Y, sample_weight, batch_size, rng, last_good, trainer
                 )
                 self._check_epoch_finite(X, sample_weight, last_good)
-                if self._end_of_epoch(X.shape[0], valid, recorder):
+                stop = self._end_of_epoch(X.shape[0], valid, recorder)
+                # A callback's request to stop ends the fit as convergence
+                # does: no ConvergenceWarning.
+                if tasks.end_subtask(epoch, fitted_attributes) or stop:
                     break
             else:
                 if not incremental:
-                    warnings.warn(
-                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                        "reached and the optimization hasn't converged yet.",
-                        ConvergenceWarning,
-                        stacklevel=3,
-                    )
+                    self._warn_max_iter()
         except KeyboardInterrupt:
             # Leave a usable model (the last completed epoch), then let the
             # interrupt propagate so scripts and grid searches really stop.
@@ -109,6 +115,26 @@ class FitLoopMixin:
         if self.early_stopping:
             _training.restore(self.network_, self._best_state)
         self._finalize(X, sample_weight, incremental)
+
+    def _hold_out(self, X, Y, sample_weight, rng):
+        """Return the training rows and the early-stopping validation data."""
+        train_idx, valid_idx = _training.validation_split(
+            X.shape[0],
+            self.validation_fraction,
+            self.validation_split,
+            rng,
+            stratify=self._stratify_labels(Y),
+        )
+        return train_idx, (X[valid_idx], Y[valid_idx], sample_weight[valid_idx])
+
+    def _warn_max_iter(self):
+        warnings.warn(
+            f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+            "reached and the optimization hasn't converged yet.",
+            ConvergenceWarning,
+            # fit -> _fit -> _train -> _fit_stochastic -> here
+            stacklevel=5,
+        )
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":

@@ -16,7 +16,8 @@ from sklearn.utils import check_array
 from sklearn.utils.sparsefuncs import inplace_column_scale
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted
 
-from sknorm._sklearn_compat import _fit_context
+from sknorm._callbacks import FitTasks
+from sknorm._sklearn_compat import CallbackSupportMixin, _fit_context
 from sknorm._stats import (
     _batch_moments,
     _Moments,
@@ -35,7 +36,9 @@ _SPARSE_CENTER_MSG = (
 )
 
 
-class Standardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class Standardizer(
+    CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
+):
     """Standardize features by removing the mean and scaling to unit variance.
 
     A numerically stable, drop-in equivalent of
@@ -116,6 +119,8 @@ class Standardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
       :class:`~sklearn.compose.TransformedTargetRegressor` (1-D or 2-D
       targets); ``y`` is ignored by :meth:`fit`, so it also works inside
       pipelines with any kind of labels.
+    - With scikit-learn >= 1.9, :meth:`fit` and :meth:`partial_fit` are
+      single tasks for callbacks (``set_callbacks``), as in StandardScaler.
 
     Features are considered constant, and get ``scale_ = 1``, when their
     variance is within the rounding error bound
@@ -180,7 +185,7 @@ class Standardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : object
             Fitted transformer.
         """
-        return self._partial_fit(X, sample_weight, reset=True)
+        return self._partial_fit(X, y, sample_weight, reset=True)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
@@ -210,10 +215,10 @@ class Standardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Fitted transformer.
         """
         return self._partial_fit(
-            X, sample_weight, reset=not hasattr(self, "n_samples_seen_")
+            X, y, sample_weight, reset=not hasattr(self, "n_samples_seen_")
         )
 
-    def _partial_fit(self, X, sample_weight, *, reset):
+    def _partial_fit(self, X, y, sample_weight, *, reset):
         X = validate_numeric_data(
             self,
             X,
@@ -226,6 +231,9 @@ class Standardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             raise ValueError(_SPARSE_CENTER_MSG)
         if sample_weight is not None:
             sample_weight = _validate_weights(sample_weight, X)
+        # One leaf task: the statistics take a single pass, with no iterations.
+        tasks = FitTasks(self, self._init_callback_context(), X, y, sample_weight)
+        tasks.begin()
 
         moments = _batch_moments(X, sample_weight)
         weighted = sample_weight is not None
@@ -258,6 +266,7 @@ class Standardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             self.mean_ = moments.mean if self.with_mean else None
             self.var_ = None
             self.scale_ = None
+        tasks.end()
         return self
 
     def transform(self, X, copy=None):

@@ -111,7 +111,18 @@ def make_trainer(network, optimizer, loss_fn, batch_size, *, update_running_stat
 
 
 def fit_lbfgs(
-    network, loss_fn, alpha, X, Y, sample_weight, *, max_iter, max_fun, tol, verbose
+    network,
+    loss_fn,
+    alpha,
+    X,
+    Y,
+    sample_weight,
+    *,
+    max_iter,
+    max_fun,
+    tol,
+    verbose,
+    callback=None,
 ):
     """Minimize the full-batch loss with scipy's L-BFGS-B, as scikit-learn does.
 
@@ -136,6 +147,9 @@ def fit_lbfgs(
         Gradient tolerance (``gtol``).
     verbose : bool or int
         Print scipy's progress.
+    callback : callable, default=None
+        ``callback(theta) -> bool``, called at the end of every iteration
+        with the parameters reached; True stops the run there, as a success.
 
     Returns
     -------
@@ -156,6 +170,14 @@ def fit_lbfgs(
         # A float64 copy: scipy keeps it, and trainer.grad is reused.
         return loss, grad.astype(np.float64)
 
+    n_iter = 0
+
+    def end_of_iteration(theta):
+        nonlocal n_iter
+        n_iter += 1
+        if callback(theta):
+            raise _StopRequested(theta.copy())
+
     options = {"maxfun": max_fun, "maxiter": max_iter, "gtol": tol}
     if verbose:
         options["disp"] = True
@@ -166,6 +188,19 @@ def fit_lbfgs(
             method="L-BFGS-B",
             jac=True,
             options=options,
+            callback=None if callback is None else end_of_iteration,
+        )
+    except _StopRequested as stop:
+        (theta,) = stop.args
+        # minimize returned no result: one more pass gives the loss reached.
+        loss, _ = objective(theta)
+        result = scipy.optimize.OptimizeResult(
+            x=theta,
+            fun=loss,
+            nit=n_iter,
+            success=True,
+            status=0,
+            message="A callback asked to stop.",
         )
     except KeyboardInterrupt:
         # The network holds the trial point being evaluated, possibly a wild
@@ -174,6 +209,14 @@ def fit_lbfgs(
         raise
     network.set_flat_params(result.x)
     return result
+
+
+class _StopRequested(Exception):
+    """Raised through scipy's ``minimize`` when a callback asks to stop.
+
+    Not ``StopIteration``: scipy >= 1.11 turns that into a failed result
+    (status 2, like a line-search failure), and scipy 1.10 lets it through.
+    """
 
 
 def validation_split(n_samples, fraction, how, rng, stratify=None):
