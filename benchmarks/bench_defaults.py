@@ -1,6 +1,7 @@
 """Measure the defaults sknorm changed against scikit-learn's MLP defaults.
 
-For each setting, fit ``make_pipeline(Standardizer(), MLPRegressor(...))`` on
+For each setting, from scikit-learn's defaults to sknorm's one change at a
+time, fit ``make_pipeline(Standardizer(), MLPRegressor(...))`` on
 the Greensboro TMY3 tasks (random 25 % test split, ``random_state=0``) with
 several seeds, and print test R² per seed, the mean and the epochs run.
 
@@ -21,19 +22,25 @@ from sknorm import MLPClassifier, MLPRegressor, Standardizer
 from sknorm.datasets import load_greensboro_ghi, load_greensboro_temperature_change
 
 SKLEARN = {
+    "hidden_layer_sizes": (100,),
     "batch_size": "auto",
     "learning_rate": "constant",
     "learning_rate_init": 1e-3,
 }
+# One change at a time, from scikit-learn's defaults to sknorm's.
+PREVIOUS = {"hidden_layer_sizes": (100,), "batch_size": 64, "learning_rate_init": 0.01}
 SETTINGS = {
-    "sklearn's three defaults": SKLEARN,
+    "sklearn's four defaults": SKLEARN,
     "lr 0.01": {**SKLEARN, "learning_rate_init": 0.01},
     "lr 0.01 + adaptive": {
         **SKLEARN,
         "learning_rate_init": 0.01,
         "learning_rate": "adaptive",
     },
-    "sknorm defaults (+ batch 64)": {},
+    "+ batch 64": PREVIOUS,
+    "+ (100, 100)": {**PREVIOUS, "hidden_layer_sizes": (100, 100)},
+    "+ batch 128": {**PREVIOUS, "hidden_layer_sizes": (100, 100), "batch_size": 128},
+    "sknorm defaults (+ lr 0.02)": {},
     "sknorm defaults, batch_norm=None": {"batch_norm": None},
     "sknorm defaults, batch_norm='after'": {"batch_norm": "after"},
 }

@@ -105,14 +105,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes=(100, 100),
         activation="relu",
         *,
         solver="adam",
         alpha=0.0001,
-        batch_size=64,
+        batch_size=128,
         learning_rate="adaptive",
-        learning_rate_init=0.01,
+        learning_rate_init=0.02,
         power_t=0.5,
         max_iter=200,
         shuffle=True,

@@ -6,8 +6,11 @@ substitutes ``%(name)s`` placeholders in a class docstring.
 """
 
 _MLP_PARAMETERS = """\
-hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100, 100)
         The ith element is the number of neurons in the ith hidden layer.
+        scikit-learn's default is ``(100,)``; sknorm's second layer scored
+        higher on both Greensboro weather tasks and on three of four small
+        classification sets (see the README's "Changed defaults").
 
     activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu'}, \
 default='relu'
@@ -22,13 +25,14 @@ default='relu'
         Strength of the L2 penalty on the linear weights, divided by the sum of
         sample weights of each batch (scikit-learn's convention).
 
-    batch_size : int or 'auto', default=64
+    batch_size : int or 'auto', default=128
         Mini-batch size for 'sgd' and 'adam'; ``'auto'`` is
         ``min(200, n_samples)`` (scikit-learn's default). A size above
         ``n_samples`` is clipped to one full batch, silently. A trailing batch of
-        a single row is merged into the previous one. sknorm defaults to 64: on
-        the Greensboro GHI task it scored higher than 200 with batch norm (see
-        the README's "Changed defaults").
+        a single row is merged into the previous one. sknorm defaults to 128:
+        with the default two hidden layers it scored higher than 64 and than
+        200 on the Greensboro weather tasks (see the README's "Changed
+        defaults").
 
     learning_rate : {'constant', 'invscaling', 'adaptive'}, default='adaptive'
         Learning-rate schedule. ``'adaptive'`` divides the step size by 5 each
@@ -37,9 +41,10 @@ default='relu'
         applies it to 'sgd' only, and defaults to 'constant').
         ``'invscaling'`` applies to 'sgd' only.
 
-    learning_rate_init : float, default=0.01
+    learning_rate_init : float, default=0.02
         Initial learning rate ('sgd', 'adam'); scikit-learn's default is 0.001.
-        Batch normalization tolerates the larger rate.
+        Batch normalization tolerates the larger rate, and the 'adaptive'
+        schedule lowers it when the loss stalls.
 
     power_t : float, default=0.5
         Exponent of the 'invscaling' schedule.

@@ -296,7 +296,9 @@ def test_classifier_network_structure():
     assert not any(isinstance(la, BatchNorm1d) for la in plain.network_.layers)
     linears = [la for la in plain.network_.layers if isinstance(la, Linear)]
     assert all("bias" in la.params for la in linears)
-    bn = MLPClassifier(batch_norm="before", max_iter=1, random_state=0).fit(X, y)
+    bn = MLPClassifier(
+        hidden_layer_sizes=(5,), batch_norm="before", max_iter=1, random_state=0
+    ).fit(X, y)
     linears = [la for la in bn.network_.layers if isinstance(la, Linear)]
     assert ["bias" in la.params for la in linears] == [False, True]
 

@@ -57,7 +57,7 @@ def test_fit_equals_layer_by_layer_training(batch_norm):
     rng = replay._make_rng(False)  # the generator fit draws from, in order
     replay._initialize(X.shape[1], 1, X.dtype, rng)
     network = replay.network_
-    optimizer = Adam(network.parameters(), learning_rate_init=0.01)
+    optimizer = Adam(network.parameters(), learning_rate_init=replay.learning_rate_init)
     Y = ((y - fitted.target_mean_) / fitted.target_scale_).reshape(-1, 1)
     order = rng.permutation(X.shape[0])
     for rows in minibatch_slices(X.shape[0], 32):
