@@ -77,7 +77,7 @@ def make_weather(n_samples, seed=SEED):
 # ------------------------------------------------------------------ models
 def _shared_params(batch_size, epochs):
     # learning_rate and batch_size given explicitly: sknorm's defaults differ
-    # ("adaptive", 64); learning_rate_init keeps each library's default.
+    # ("adaptive", 128); learning_rate_init keeps each library's default.
     return {
         "hidden_layer_sizes": HIDDEN,
         "solver": "adam",

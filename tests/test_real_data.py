@@ -1,4 +1,4 @@
-"""Real weather data: pvlib's Greensboro TMY3 file (task T1, daytime GHI)."""
+"""Real weather data: pvlib's Greensboro TMY3 file (tasks T1 and T2)."""
 
 import pytest
 from sklearn.model_selection import train_test_split
@@ -18,13 +18,20 @@ def test_datasets_shapes():
     assert 3.1 < y2.std() < 3.3
 
 
+# HistGradientBoostingRegressor's test R² on the same splits (0.9545, 0.8436;
+# examples/plot_weather_regression.py), the targets for sknorm's defaults.
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_default_pipeline_daytime_ghi():
-    """Check that the default pipeline reaches test R2 >= 0.95 on daytime GHI."""
-    X, y = load_greensboro_ghi()
+@pytest.mark.parametrize(
+    ("load", "gradient_boosting_r2"),
+    [(load_greensboro_ghi, 0.9545), (load_greensboro_temperature_change, 0.8436)],
+    ids=["T1-daytime-GHI", "T2-temperature-change"],
+)
+def test_default_pipeline_reaches_gradient_boosting(load, gradient_boosting_r2):
+    """Check that the default pipeline scores at least gradient boosting's R2."""
+    X, y = load()
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, random_state=0
     )
     model = make_pipeline(Standardizer(), MLPRegressor(random_state=0))
     model.fit(X_train, y_train)
-    assert model.score(X_test, y_test) >= 0.95
+    assert model.score(X_test, y_test) >= gradient_boosting_r2
