@@ -1,10 +1,11 @@
 """Training and prediction speed of sknorm against scikit-learn (and PyTorch).
 
-On generated weather-style data (features on very different scales, a
-nonlinear target in the hundreds), fit MLPs with hidden layers (64, 64), Adam
-and a fixed number of epochs (``tol=0``, no early stopping): sknorm with and
-without batch normalization, scikit-learn's ``MLPRegressor`` and, when torch is
-installed, PyTorch's eager CPU equivalent with ``BatchNorm1d``. Repeats are
+On generated weather-style data (``sknorm.datasets.make_weather``: features
+on very different scales, a nonlinear target in the hundreds), fit MLPs with
+hidden layers (64, 64), Adam and a fixed number of epochs (``tol=0``, no
+early stopping): sknorm with and without batch normalization, scikit-learn's
+``MLPRegressor`` and, when torch is installed, PyTorch's eager CPU equivalent
+with ``BatchNorm1d``. Repeats are
 interleaved (A B C A B C ...) and the table reports median seconds per epoch,
 test R² and the speed-up over scikit-learn measured in the same run. It then
 times ``predict`` on 1M rows and measures the peak memory of ``fit``.
@@ -33,6 +34,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import sknorm
 from sknorm import MLPRegressor, Standardizer
+from sknorm.datasets import make_weather
 
 try:
     import torch
@@ -41,37 +43,6 @@ except ImportError:  # optional comparison
 
 HIDDEN = (64, 64)
 SEED = 0
-
-
-def make_weather(n_samples, seed=SEED):
-    """Return ``(X, y)``: 8 weather features on their natural scales, y in W/m².
-
-    Columns: air temperature (K), relative humidity (0-1), pressure (Pa), wind
-    speed (m/s), cloud cover (0-1), clear-sky irradiance (W/m²), hour (0-24),
-    day of year (0-365). The target is a plane-of-array irradiance in W/m²,
-    nonlinear in cloud cover and derated by the cell temperature.
-    """
-    rng = np.random.default_rng(seed)
-    hour = rng.uniform(0, 24, n_samples)
-    day = rng.uniform(0, 365, n_samples)
-    season = np.sin(2 * np.pi * (day - 80) / 365)
-    elevation = np.sin(np.pi * (hour - 6) / 12) * (0.75 + 0.2 * season)
-    clear_sky = 1000 * np.clip(elevation, 0, None) ** 1.2
-    temperature = (
-        283 + 10 * season + 5 * np.sin(np.pi * (hour - 9) / 12)
-    ) + rng.normal(0, 2, n_samples)
-    cloud = rng.beta(0.7, 0.9, n_samples)
-    humidity = np.clip(0.6 + 0.3 * cloud - 0.2 * elevation, 0.02, 1.0)
-    humidity = np.clip(humidity + rng.normal(0, 0.05, n_samples), 0.02, 1.0)
-    pressure = 101_325 - 1500 * cloud + rng.normal(0, 700, n_samples)
-    wind = 4 * rng.weibull(2.0, n_samples) * (1 + 0.5 * cloud)
-    cell = temperature + 0.03 * clear_sky - 1.5 * wind
-    poa = clear_sky * (1 - 0.75 * cloud**3.4) * (1 - 0.004 * (cell - 298))
-    y = poa * (1 + 0.1 * np.cos(2 * np.pi * day / 365)) + rng.normal(0, 15, n_samples)
-    X = np.column_stack(
-        [temperature, humidity, pressure, wind, cloud, clear_sky, hour, day]
-    )
-    return X, y
 
 
 # ------------------------------------------------------------------ models
@@ -203,7 +174,7 @@ def peak_fit_memory(configs, data, args):
 def time_predict(data, args):
     """Median predict seconds on ``args.predict_rows`` rows, per model."""
     X_train, y_train, _, _ = data
-    X_big, _ = make_weather(args.predict_rows, seed=SEED + 1)
+    X_big, _ = make_weather(args.predict_rows, random_state=SEED + 1)
     results = {}
     for dtype in (np.float32, np.float64):
         bits = np.dtype(dtype).itemsize * 8
@@ -319,7 +290,7 @@ def main():
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
-    X, y = make_weather(args.n_samples + args.n_samples // 5)
+    X, y = make_weather(args.n_samples + args.n_samples // 5, random_state=SEED)
     n = args.n_samples
     if not args.raw_features:
         # The recommended pipeline standardizes X first; fitted outside timing.

@@ -46,6 +46,7 @@ from sklearn.metrics import r2_score
 from sklearn.pipeline import make_pipeline
 
 from sknorm import MLPRegressor, Standardizer
+from sknorm.datasets import WEATHER_FEATURES, make_weather
 
 try:
     import dask
@@ -68,40 +69,24 @@ N_TRAIN, CHUNK, N_TEST, PASSES = (
     (40_000, 5_000, 10_000, 3) if QUICK else (1_000_000, 100_000, 100_000, 5)
 )
 SEED = 0
-FEATURES = ["temperature K", "humidity", "pressure Pa", "wind m/s", "cloud"]
-FEATURES += ["clear-sky W/m²", "hour", "day of year"]
+FEATURES = WEATHER_FEATURES
 
 # %%
-# Weather-like rows, generated chunk by chunk: every chunk has its own seeded
-# generator, so any chunk can be (re)computed alone, in any order, on any
-# worker, and always gives the same rows.
+# Weather-like rows (``sknorm.datasets.make_weather``: 8 features on their
+# natural scales, irradiance as the target), generated chunk by chunk: every
+# chunk has its own seed, so any chunk can be (re)computed alone, in any
+# order, on any worker, and always gives the same rows.
 
 
-def make_weather(rng, n_rows):
-    """Return an (n_rows, 9) array: 8 features on their natural scales, then y."""
-    hour = rng.uniform(0, 24, n_rows)
-    day = rng.uniform(0, 365, n_rows)
-    season = np.sin(2 * np.pi * (day - 80) / 365)
-    elevation = np.sin(np.pi * (hour - 6) / 12) * (0.75 + 0.2 * season)
-    clear_sky = 1000 * np.clip(elevation, 0, None) ** 1.2
-    temperature = 283 + 10 * season + 5 * np.sin(np.pi * (hour - 9) / 12)
-    temperature += rng.normal(0, 2, n_rows)
-    cloud = rng.beta(0.7, 0.9, n_rows)
-    humidity = np.clip(0.6 + 0.3 * cloud - 0.2 * elevation, 0.02, 1.0)
-    humidity = np.clip(humidity + rng.normal(0, 0.05, n_rows), 0.02, 1.0)
-    pressure = 101_325 - 1500 * cloud + rng.normal(0, 700, n_rows)
-    wind = 4 * rng.weibull(2.0, n_rows) * (1 + 0.5 * cloud)
-    cell = temperature + 0.03 * clear_sky - 1.5 * wind
-    poa = clear_sky * (1 - 0.75 * cloud**3.4) * (1 - 0.004 * (cell - 298))
-    y = poa * (1 + 0.1 * np.cos(2 * np.pi * day / 365)) + rng.normal(0, 15, n_rows)
-    return np.column_stack(
-        [temperature, humidity, pressure, wind, cloud, clear_sky, hour, day, y]
-    )
+def weather_rows(seed, n_rows):
+    """Return an (n_rows, 9) array: the 8 features, then y."""
+    X_rows, y_rows = make_weather(n_rows, random_state=seed)
+    return np.column_stack([X_rows, y_rows])
 
 
 def weather_chunk(block_id=None, block_info=None):
     n_rows = block_info[None]["chunk-shape"][0]
-    return make_weather(np.random.default_rng([SEED, block_id[0]]), n_rows)
+    return weather_rows([SEED, block_id[0]], n_rows)
 
 
 n_chunks = N_TRAIN // CHUNK
@@ -112,7 +97,7 @@ data = da.map_blocks(
 )
 X, y = data[:, :-1], data[:, -1]
 # The test rows come from a generator no training chunk uses.
-test = make_weather(np.random.default_rng([SEED, 10**9]), N_TEST)
+test = weather_rows([SEED, 10**9], N_TEST)
 X_test, y_test = test[:, :-1], test[:, -1]
 
 mib = 2**20
@@ -123,7 +108,7 @@ print(
 )
 columns = zip(FEATURES, X_test.mean(axis=0), X_test.std(axis=0), strict=True)
 for name, mean, std in columns:
-    print(f"  {name:15s} {mean:10.4g} +/- {std:.3g}")
+    print(f"  {name:29s} {mean:10.4g} +/- {std:.3g}")
 
 # %%
 # Step 1: the Standardizer's statistics, one chunk at a time. Its
