@@ -67,13 +67,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     default; ``class_weight``; a 1-row trailing mini-batch is merged into the
     previous one; ``y`` with a single class raises a ValueError.
 
-    Callbacks (scikit-learn >= 1.9, ``set_callbacks``): each fit is a task
-    whose subtasks are the epochs ('sgd', 'adam') or the L-BFGS iterations;
-    ``ProgressBar`` follows them, ``ScoringMonitor`` scores the model after
-    each one, and a callback returning True from ``on_fit_task_end`` stops
-    training as convergence does. Callbacks set on a Pipeline or a search
-    reach these fits. With older scikit-learn, ``set_callbacks`` raises a
-    RuntimeError.
+    %(mlp_callbacks)s
 
     Reliability (README, "Reliability"): a fit whose loss or weights become
     non-finite raises ``ValueError("Training diverged ...")`` after restoring

@@ -204,14 +204,24 @@ loss_ : float
         Number of outputs."""
 
 
+_MLP_CALLBACKS = """\
+Callbacks (scikit-learn >= 1.9, ``set_callbacks``): each fit is a task
+    whose subtasks are the epochs ('sgd', 'adam') or the L-BFGS iterations;
+    ``ProgressBar`` follows them, ``ScoringMonitor`` scores the model after
+    each one, and a callback returning True from ``on_fit_task_end`` stops
+    training as convergence does. Callbacks set on a Pipeline or a search
+    reach these fits. With older scikit-learn, ``set_callbacks`` raises a
+    RuntimeError."""
+
+
 def fill_doc(cls):
     """Substitute the shared parameter and attribute blocks into ``cls.__doc__``.
 
     Parameters
     ----------
     cls : type
-        A class whose docstring holds ``%(mlp_parameters)s`` and
-        ``%(mlp_attributes)s``.
+        A class whose docstring holds ``%(mlp_parameters)s``,
+        ``%(mlp_attributes)s`` and ``%(mlp_callbacks)s``.
 
     Returns
     -------
@@ -221,5 +231,6 @@ def fill_doc(cls):
     cls.__doc__ = cls.__doc__ % {
         "mlp_parameters": _MLP_PARAMETERS,
         "mlp_attributes": _MLP_ATTRIBUTES,
+        "mlp_callbacks": _MLP_CALLBACKS,
     }
     return cls
