@@ -60,12 +60,14 @@ class FitLoopMixin:
                 ConvergenceWarning,
                 stacklevel=4,  # fit -> _fit -> _train -> _fit_lbfgs
             )
-        if not np.isfinite(self.network_.get_flat_params()).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may "
-                "contain large values and need to be preprocessed."
-            )
         self._finalize(X, sample_weight)
+        if result.nonfinite:
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The estimator keeps "
+                "the best point L-BFGS evaluated, but it is not a converged fit. "
+                "The input data may contain large values and need to be "
+                "preprocessed (e.g. sknorm.Standardizer)."
+            )
 
     def _fit_stochastic(self, X, Y, sample_weight, rng, incremental, tasks):
         if not incremental or not hasattr(self, "_optimizer"):

@@ -154,7 +154,9 @@ def fit_lbfgs(
     Returns
     -------
     scipy.optimize.OptimizeResult
-        The optimizer's result; ``network`` holds the final parameters.
+        The optimizer's result, plus ``nonfinite``: True when it ended at
+        non-finite parameters, in which case ``network`` holds the best point
+        evaluated; otherwise ``network`` holds the final parameters.
     """
     # One full batch: the same fused step as the mini-batch solvers, with its
     # buffers allocated once instead of at every function evaluation.
@@ -207,7 +209,11 @@ def fit_lbfgs(
         # line-search step: leave the best point instead, then propagate.
         network.set_flat_params(best["theta"])
         raise
-    network.set_flat_params(result.x)
+    result.nonfinite = not np.isfinite(result.x).all()
+    # Non-finite parameters would fold into NaN predictions: keep the best
+    # point evaluated instead (the start if no loss was finite); the caller
+    # reports the failure.
+    network.set_flat_params(best["theta"] if result.nonfinite else result.x)
     return result
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+import scipy.optimize
 import skops.io as sio
 from numpy.testing import assert_array_equal
 from sklearn.exceptions import FitFailedWarning
@@ -159,6 +160,40 @@ def test_reliability_overflow_in_last_step_is_divergence(monkeypatch, kind):
     assert len(est.loss_curve_) == 3
     assert np.isnan(est.loss_curve_[-1])
     assert_array_equal(est.network_.get_flat_params(), record["after"][1])
+    assert np.isfinite(
+        est.predict_proba(X) if kind == "classifier" else est.predict(X)
+    ).all()
+
+
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+def test_reliability_lbfgs_non_finite_result_keeps_best_point(monkeypatch, kind):
+    """Check that L-BFGS ending at NaN parameters leaves the best point evaluated."""
+    X, y = _data(kind)
+    evaluated = []
+
+    def minimize_ending_at_nan(fun, x0, **kwargs):
+        # Two finite evaluations, then an end at NaN parameters.
+        for theta in (x0, x0 * 3.0):
+            loss, _ = fun(theta)
+            evaluated.append((loss, theta.copy()))
+        return scipy.optimize.OptimizeResult(
+            x=np.full_like(x0, np.nan),
+            fun=np.nan,
+            nit=1,
+            success=False,
+            status=2,
+            message="ABNORMAL",
+        )
+
+    monkeypatch.setattr(
+        sknorm._training.scipy.optimize, "minimize", minimize_ending_at_nan
+    )
+    est = _make(kind, solver="lbfgs")
+    with pytest.raises(ValueError, match="non-finite parameter weights"):
+        est.fit(X, y)
+    _, best_theta = min(evaluated, key=lambda pair: pair[0])
+    assert_array_equal(est.network_.get_flat_params(), best_theta)
+    assert all(np.isfinite(c).all() for c in est.coefs_ + est.intercepts_)
     assert np.isfinite(
         est.predict_proba(X) if kind == "classifier" else est.predict(X)
     ).all()
