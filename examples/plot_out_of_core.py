@@ -69,7 +69,6 @@ N_TRAIN, CHUNK, N_TEST, PASSES = (
     (40_000, 5_000, 10_000, 3) if QUICK else (1_000_000, 100_000, 100_000, 5)
 )
 SEED = 0
-FEATURES = WEATHER_FEATURES
 
 # %%
 # Weather-like rows (``sknorm.datasets.make_weather``: 8 features on their
@@ -92,7 +91,7 @@ def weather_chunk(block_id=None, block_info=None):
 n_chunks = N_TRAIN // CHUNK
 data = da.map_blocks(
     weather_chunk,
-    chunks=((CHUNK,) * n_chunks, (len(FEATURES) + 1,)),
+    chunks=((CHUNK,) * n_chunks, (len(WEATHER_FEATURES) + 1,)),
     dtype=np.float64,
 )
 X, y = data[:, :-1], data[:, -1]
@@ -102,11 +101,11 @@ X_test, y_test = test[:, :-1], test[:, -1]
 
 mib = 2**20
 print(
-    f"training data: {N_TRAIN:,} rows x {len(FEATURES)} features = "
+    f"training data: {N_TRAIN:,} rows x {len(WEATHER_FEATURES)} features = "
     f"{X.nbytes / mib:.1f} MiB (+ y {y.nbytes / mib:.1f} MiB), in {n_chunks} chunks "
     f"of {CHUNK:,} rows = {X.nbytes / n_chunks / mib:.1f} MiB each"
 )
-columns = zip(FEATURES, X_test.mean(axis=0), X_test.std(axis=0), strict=True)
+columns = zip(WEATHER_FEATURES, X_test.mean(axis=0), X_test.std(axis=0), strict=True)
 for name, mean, std in columns:
     print(f"  {name:29s} {mean:10.4g} +/- {std:.3g}")
 

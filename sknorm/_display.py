@@ -17,21 +17,11 @@ from sklearn.base import is_classifier, is_regressor
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from sknorm._sklearn_compat import check_matplotlib_support
+
 __all__ = ["TrainingCurveDisplay"]
 
 _X_LABELS = {"epoch": "Epoch", "elapsed_seconds": "Elapsed seconds"}
-
-
-def _check_matplotlib_support(caller_name):
-    # scikit-learn's check_matplotlib_support is private (and sknorm keeps
-    # private scikit-learn imports to _sklearn_compat); the message is the same.
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(
-            f"{caller_name} requires matplotlib. You can install matplotlib with "
-            "`pip install matplotlib`"
-        ) from exc
 
 
 def _fitted_mlp(estimator):
@@ -251,7 +241,7 @@ class TrainingCurveDisplay:
             The display, with ``lines_``, ``ax_``, ``ax_valid_`` and
             ``figure_`` set.
         """
-        _check_matplotlib_support(f"{type(self).__name__}.plot")
+        check_matplotlib_support(f"{type(self).__name__}.plot")
         x_values, xlabel = _x_values(x, self.epochs, self.elapsed_seconds)
         import matplotlib.pyplot as plt
 
@@ -322,7 +312,7 @@ class TrainingCurveDisplay:
         display : TrainingCurveDisplay
             The display, with the curves drawn.
         """
-        _check_matplotlib_support(f"{cls.__name__}.from_estimator")
+        check_matplotlib_support(f"{cls.__name__}.from_estimator")
         mlp = _fitted_mlp(estimator)
         display = cls(**_training_curve_data(mlp), name=name)
         return display.plot(

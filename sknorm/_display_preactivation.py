@@ -10,12 +10,12 @@ import numbers
 import numpy as np
 
 from sknorm._display import (
-    _check_matplotlib_support,
     _finish_x_axis,
     _fitted_mlp,
     _no_history_error,
     _x_values,
 )
+from sknorm._sklearn_compat import check_matplotlib_support
 
 __all__ = ["PreactivationDisplay"]
 
@@ -198,7 +198,7 @@ class PreactivationDisplay:
             The display, with ``lines_``, ``axes_``, ``ax_``, ``layers_`` and
             ``figure_`` set.
         """
-        _check_matplotlib_support(f"{type(self).__name__}.plot")
+        check_matplotlib_support(f"{type(self).__name__}.plot")
         layers = self._check_layers(layer)
         selected = [self._unit_percentiles(index, unit) for index in layers]
         x_values, xlabel = _x_values(x, self.epochs, self.elapsed_seconds)
@@ -254,7 +254,7 @@ class PreactivationDisplay:
         display : PreactivationDisplay
             The display, with the percentiles drawn.
         """
-        _check_matplotlib_support(f"{cls.__name__}.from_estimator")
+        check_matplotlib_support(f"{cls.__name__}.from_estimator")
         mlp = _fitted_mlp(estimator)
         history = getattr(mlp, "history_", None)
         if not history:

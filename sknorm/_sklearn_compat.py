@@ -7,6 +7,7 @@ It also holds the stand-in for ``sklearn.callback`` on scikit-learn < 1.9.
 
 import sklearn
 from sklearn.base import _fit_context
+from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils._param_validation import (
     Hidden,
     Interval,
@@ -27,6 +28,7 @@ __all__ = [
     "_check_partial_fit_first_call",
     "_check_sample_weight",
     "_fit_context",
+    "check_matplotlib_support",
 ]
 
 
