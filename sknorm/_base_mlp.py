@@ -1,102 +1,54 @@
 """BaseMLP: the estimator layer shared by MLPRegressor and MLPClassifier.
 
-It validates input, builds a :class:`~sknorm.nn.Sequential` from the
-hyper-parameters, runs the mini-batch or L-BFGS training loop with
-scikit-learn's bookkeeping, recomputes batch-norm statistics and folds the
-network into plain ``coefs_``/``intercepts_`` for prediction. Every fit is
-a task of scikit-learn's callbacks (``set_callbacks``, scikit-learn >= 1.9;
-see :mod:`sknorm._callbacks`). Subclasses only encode targets
+It validates input, builds the network (:func:`~sknorm.nn._layout.build_mlp`),
+its :class:`~sknorm.nn.Trainer` and optimizer, hands them to a solver of
+:mod:`sknorm._solver` with the stopping settings and hooks, copies the
+solver's :class:`~sknorm._solver.Progress` to scikit-learn's fitted
+attributes, recomputes batch-norm statistics and folds the network into
+plain ``coefs_``/``intercepts_`` for prediction. Every fit is a task of
+scikit-learn's callbacks (``set_callbacks``, scikit-learn >= 1.9; see
+:mod:`sknorm._callbacks`). Subclasses only encode targets
 (``_encode_targets``) and decode predictions.
 """
 
 import copy
-import itertools
-from numbers import Integral, Real
+import functools
+import warnings
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from sknorm._callbacks import FitTasks
+from sknorm._batches import hold_out
+from sknorm._callbacks import FitTasks, IterationTasks
 from sknorm._config import get_config
-from sknorm._fitting import FitLoopMixin
-from sknorm._sklearn_compat import (
-    CallbackSupportMixin,
-    Interval,
-    Options,
-    StrOptions,
-    _check_sample_weight,
+from sknorm._history import HistoryRecorder
+from sknorm._sklearn_compat import CallbackSupportMixin, _check_sample_weight
+from sknorm._solver import Hooks, Progress, Stopping, run_epochs, run_lbfgs
+from sknorm._validation import (
+    MLP_PARAMETER_CONSTRAINTS,
+    check_magnitude,
+    validate_numeric_data,
 )
-from sknorm._validation import check_magnitude, validate_numeric_data
 from sknorm.nn._folding import fold_batchnorm
 from sknorm.nn._inference import dense_forward
-from sknorm.nn._layers import (
-    ACTIVATIONS,
-    BatchNorm1d,
-    Dropout,
-    Linear,
-    init_bound,
-)
-from sknorm.nn._losses import LOSSES, OUTPUT_ACTIVATIONS
-from sknorm.nn._network import Sequential
+from sknorm.nn._layers import Dropout, Linear
+from sknorm.nn._layout import build_mlp
+from sknorm.nn._losses import OUTPUT_ACTIVATIONS
 from sknorm.nn._optimizers import SGD, Adam
-
-# Rows per chunk at inference: bounds the extra memory of predict on huge X,
-# and a chunk's layer outputs stay in cache (65_536 rows was 1.5x slower).
-_PREDICT_CHUNK = 4096
+from sknorm.nn._population import population_statistics
+from sknorm.nn._trainer import Trainer
 
 
-class BaseMLP(CallbackSupportMixin, FitLoopMixin, BaseEstimator):
+class BaseMLP(CallbackSupportMixin, BaseEstimator):
     """Base class for the batch-normalized MLP estimators; not for direct use."""
 
-    _parameter_constraints: ClassVar[dict] = {
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "activation": [
-            StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})
-        ],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [
-            StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
-            Options(Real, {np.inf}),
-        ],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "batch_norm": [StrOptions({"before", "after"}), None],
-        "bn_affine": ["boolean"],
-        "bn_momentum": [Interval(Real, 0, 1, closed="both")],
-        "bn_epsilon": [Interval(Real, 0, None, closed="neither")],
-        "bn_stats": [StrOptions({"population", "running"})],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "weight_init": [StrOptions({"glorot", "he"})],
-        "validation_split": [StrOptions({"random", "last"})],
-        "bn_input": ["boolean"],
-    }
+    _parameter_constraints: ClassVar[dict] = dict(MLP_PARAMETER_CONSTRAINTS)
 
     # ------------------------------------------------------------------ build
     def _hidden_sizes(self):
@@ -111,52 +63,21 @@ class BaseMLP(CallbackSupportMixin, FitLoopMixin, BaseEstimator):
         return [int(s) for s in sizes]
 
     def _build_network(self, n_in, n_out, dtype, rng):
-        """[input BN], then Linear -> [BN] -> act -> [BN] -> [Dropout] per layer."""
-        layers = []
-        if self.batch_norm is not None and self.bn_input:
-            # Standardizes raw features by batch statistics (population ones at
-            # inference, which fold into the first Linear): BN on hidden units
-            # alone cannot undo input scales that differ by orders of magnitude.
-            layers.append(
-                BatchNorm1d(
-                    n_in,
-                    momentum=self.bn_momentum,
-                    eps=self.bn_epsilon,
-                    affine=False,
-                    dtype=dtype,
-                )
-            )
-        sizes = [n_in, *self._hidden_sizes()]
-        for fan_in, fan_out in itertools.pairwise(sizes):
-            bound = init_bound(
-                fan_in, fan_out, activation=self.activation, init=self.weight_init
-            )
-            # BN right after the Linear subtracts the mean, so a bias is dead weight.
-            bias = self.batch_norm != "before"
-            layers.append(
-                Linear(
-                    fan_in, fan_out, bias=bias, rng=rng, dtype=dtype, init_bound=bound
-                )
-            )
-            bn = BatchNorm1d(
-                fan_out,
-                momentum=self.bn_momentum,
-                eps=self.bn_epsilon,
-                affine=self.bn_affine,
-                dtype=dtype,
-            )
-            if self.batch_norm == "before":
-                layers.append(bn)
-            layers.append(ACTIVATIONS[self.activation]())
-            if self.batch_norm == "after":
-                layers.append(bn)
-            if self.dropout > 0:
-                layers.append(Dropout(self.dropout, rng=rng))
-        bound = init_bound(
-            sizes[-1], n_out, activation=self.activation, init=self.weight_init
+        return build_mlp(
+            n_in,
+            n_out,
+            hidden_layer_sizes=self._hidden_sizes(),
+            activation=self.activation,
+            batch_norm=self.batch_norm,
+            bn_input=self.bn_input,
+            bn_affine=self.bn_affine,
+            bn_momentum=self.bn_momentum,
+            bn_epsilon=self.bn_epsilon,
+            dropout=self.dropout,
+            weight_init=self.weight_init,
+            dtype=dtype,
+            rng=rng,
         )
-        layers.append(Linear(sizes[-1], n_out, rng=rng, dtype=dtype, init_bound=bound))
-        return Sequential(layers)
 
     def _make_optimizer(self):
         # Parameters as views of one vector: each step updates it in one go.
@@ -177,8 +98,7 @@ class BaseMLP(CallbackSupportMixin, FitLoopMixin, BaseEstimator):
             beta_1=self.beta_1,
             beta_2=self.beta_2,
             epsilon=self.epsilon,
-            # sklearn's "invscaling" is SGD-only; "adaptive" applies to Adam too.
-            lr_schedule="adaptive" if self.learning_rate == "adaptive" else "constant",
+            lr_schedule=self.learning_rate,
         )
 
     def _check_partial_fit(self):
@@ -224,11 +144,7 @@ class BaseMLP(CallbackSupportMixin, FitLoopMixin, BaseEstimator):
         Y, sample_weight = self._encode_targets(
             y, sample_weight, first_call, incremental
         )
-        if self.batch_norm is not None and X.shape[0] < 2:
-            raise ValueError(
-                f"Found n_samples={X.shape[0]}, but batch normalization needs at least "
-                "2 samples to compute batch statistics."
-            )
+        self._check_batch_rows(X.shape[0])
         context = self._init_callback_context(
             max_subtasks=self._n_callback_subtasks(incremental)
         )
@@ -295,8 +211,168 @@ class BaseMLP(CallbackSupportMixin, FitLoopMixin, BaseEstimator):
             self.best_validation_score_ = -np.inf if self.early_stopping else None
             self.best_loss_ = None if self.early_stopping else np.inf
 
-    def _loss_fn(self):
-        return LOSSES[self._loss_name()]
+    # ------------------------------------------------------------ solvers
+    def _fit_lbfgs(self, X, Y, sample_weight, tasks):
+        iterations = IterationTasks(
+            tasks,
+            "lbfgs-iter",
+            functools.partial(self._reconstruction_attributes, X, sample_weight),
+        )
+        trainer = Trainer(
+            self.network_, self._loss_name(), X.shape[0], alpha=self.alpha
+        )
+        try:
+            result = run_lbfgs(
+                trainer,
+                X,
+                Y,
+                sample_weight,
+                max_iter=self.max_iter,
+                max_fun=self.max_fun,
+                tol=self.tol,
+                verbose=self.verbose,
+                callback=iterations,
+            )
+        except KeyboardInterrupt:
+            # Leave a usable model (run_lbfgs restored the best point
+            # evaluated), then let the interrupt propagate.
+            self._finalize(X, sample_weight)
+            raise
+        iterations.close()
+        self.n_iter_ = int(result.nit)
+        self.loss_ = float(result.fun)
+        self.t_ = X.shape[0] * self.n_iter_
+        if not result.success:
+            warnings.warn(
+                f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                f"(status={result.status}): {result.message}. Increase max_iter or "
+                "max_fun, or scale the data.",
+                ConvergenceWarning,
+                stacklevel=4,  # fit -> _fit -> _train -> _fit_lbfgs
+            )
+        self._finalize(X, sample_weight)
+        if result.nonfinite:
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The estimator keeps "
+                "the best point L-BFGS evaluated, but it is not a converged fit. "
+                "The input data may contain large values and need to be "
+                "preprocessed (e.g. sknorm.Standardizer)."
+            )
+
+    def _fit_stochastic(self, X, Y, sample_weight, rng, incremental, tasks):
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = self._make_optimizer()
+        valid = None
+        if self.early_stopping:
+            train_idx, (X, Y, sample_weight), valid = hold_out(
+                X,
+                Y,
+                sample_weight,
+                fraction=self.validation_fraction,
+                how=self.validation_split,
+                rng=rng,
+                stratify=self._stratify_labels(Y),
+            )
+            tasks = tasks.on_rows(train_idx, X)
+        batch_size = self._batch_size(X.shape[0])
+        trainer = Trainer(
+            self.network_,
+            self._loss_name(),
+            # minibatch_slices merges a 1-row tail into the previous batch.
+            batch_size + 1,
+            optimizer=self._optimizer,
+            alpha=self.alpha,
+            update_running_stats=not self._uses_population_stats(incremental)
+            or valid is not None,
+        )
+        if not hasattr(self, "history_"):
+            self.history_ = []  # a network fitted before history_ existed
+        recorder = HistoryRecorder(X, rng, self.history_)
+        if not incremental:
+            self.n_iter_ = 0
+        progress = self._progress()
+        try:
+            run_epochs(
+                trainer,
+                X,
+                Y,
+                sample_weight,
+                batch_size=batch_size,
+                rng=rng,
+                stopping=Stopping.from_params(
+                    self.get_params(), incremental=incremental
+                ),
+                progress=progress,
+                recorder=recorder,
+                hooks=self._epoch_hooks(X, sample_weight, valid, incremental, tasks),
+            )
+        finally:
+            self._store_progress(progress)
+        if self.early_stopping:
+            self.network_.restore(self._best_state)
+        self._finalize(X, sample_weight, incremental)
+
+    def _epoch_hooks(self, X, sample_weight, valid, incremental, tasks):
+        """Return the solver's view of this estimator: scoring, callbacks, freezing."""
+        attributes = functools.partial(
+            self._reconstruction_attributes, X, sample_weight, incremental=incremental
+        )
+
+        def usable():
+            self._finalize(X, sample_weight, incremental)
+            with np.errstate(all="ignore"):
+                out = self._forward_fast(X)
+            return bool(np.isfinite(out.min()) and np.isfinite(out.max()))
+
+        return Hooks(
+            validation_score=None
+            if valid is None
+            else functools.partial(self._validation_score, *valid),
+            begin_epoch=functools.partial(tasks.begin_subtask, "epoch", attributes),
+            end_epoch=lambda epoch: tasks.end_subtask(epoch, attributes),
+            usable=usable,
+        )
+
+    def _progress(self):
+        """Return the fitted bookkeeping attributes as the solver's Progress record."""
+        return Progress(
+            **{
+                field: getattr(self, name)
+                for field, name in Progress.ATTRIBUTES.items()
+                if hasattr(self, name)
+            }
+        )
+
+    def _store_progress(self, progress):
+        for field, name in Progress.ATTRIBUTES.items():
+            setattr(self, name, getattr(progress, field))
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        # Clipped without a warning: the default exceeds many small datasets,
+        # where one full batch is the expected behaviour.
+        batch_size = min(self.batch_size, n_samples)
+        self._check_batch_rows(batch_size, "batch_size")
+        return batch_size
+
+    def _check_batch_rows(self, n_rows, what="n_samples"):
+        """Raise if batch normalization would see batches of fewer than 2 rows."""
+        if self.batch_norm is not None and n_rows < 2:
+            raise ValueError(
+                f"Found {what}={n_rows}, but batch normalization needs at least "
+                "2 samples per batch to compute batch statistics (n_samples=1 "
+                "per batch)."
+            )
+
+    def _uses_population_stats(self, incremental):
+        """Whether this fit ends by computing population BN statistics.
+
+        ``partial_fit`` sees one chunk: population statistics of a chunk would
+        be wrong for the whole stream, so it keeps the running averages until
+        the user calls ``recompute_bn_statistics`` on the full data.
+        """
+        return self.bn_stats == "population" and not incremental
 
     def _finalize(self, X, sample_weight, incremental=False):
         """Freeze BN statistics (population mode) and fold for prediction."""
@@ -305,11 +381,8 @@ class BaseMLP(CallbackSupportMixin, FitLoopMixin, BaseEstimator):
         for layer in self.network_.layers:
             if isinstance(layer, Dropout):
                 layer.rng = None
-        # partial_fit sees one chunk: population statistics of a chunk would be
-        # wrong for the whole stream, so it keeps the running averages until the
-        # user calls recompute_bn_statistics on the full data.
-        if self.bn_stats == "population" and not incremental:
-            self.network_.compute_population_statistics(X, sample_weight)
+        if self._uses_population_stats(incremental):
+            population_statistics(self.network_, X, sample_weight)
         self._fold()
 
     def _reconstruction_attributes(
@@ -360,7 +433,6 @@ class BaseMLP(CallbackSupportMixin, FitLoopMixin, BaseEstimator):
             self.intercepts_,
             self.activation,
             output,
-            chunk=_PREDICT_CHUNK,
         )
 
     def _predict_output(self, X):
@@ -412,7 +484,7 @@ class BaseMLP(CallbackSupportMixin, FitLoopMixin, BaseEstimator):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
-        self.network_.compute_population_statistics(X, sample_weight)
+        population_statistics(self.network_, X, sample_weight)
         self._fold()
         return self
 

@@ -21,8 +21,8 @@ import time
 
 import numpy as np
 
-from sknorm.nn._activations import ACTIVATIONS
-from sknorm.nn._layers import BatchNorm1d
+from sknorm.nn._batchnorm import BatchNorm1d
+from sknorm.nn._layout import split_stages
 
 __all__ = ["HistoryRecorder", "choose_probe", "preactivation_statistics"]
 
@@ -31,7 +31,6 @@ __all__ = ["HistoryRecorder", "choose_probe", "preactivation_statistics"]
 MAX_PROBE_ROWS = 128
 
 _PERCENTILES = (15.0, 50.0, 85.0)
-_ACTIVATION_TYPES = tuple(ACTIVATIONS.values())
 
 
 def choose_probe(n_samples, rng, max_rows=MAX_PROBE_ROWS):
@@ -64,6 +63,7 @@ def choose_probe(n_samples, rng, max_rows=MAX_PROBE_ROWS):
 def preactivation_statistics(network, probe):
     """Summarize the input of every hidden activation on ``probe``.
 
+    The network is read as stages (:func:`~sknorm.nn._layout.split_stages`).
     Each layer runs with ``forward(x, training=False)``, except BatchNorm1d,
     which normalizes with the probe's batch statistics as in training; no
     buffer is written. Only one layer's output is
@@ -87,36 +87,38 @@ def preactivation_statistics(network, probe):
         of each unit's mean; ``"std"``, the average over units of each unit's
         standard deviation (its spread over the probe).
     """
-    layers = network.layers
-    hidden = [
-        i for i, layer in enumerate(layers) if isinstance(layer, _ACTIVATION_TYPES)
-    ]
-    feeds_activation = {i - 1 for i in hidden}
-    stats = []
-    h = probe
+    stages = split_stages(network.layers)
+    n_hidden = sum(stage.activation is not None for stage in stages)
+    stats, h = [], probe
     # Layers after the last activation (BN "after", Dropout, output Linear)
     # feed no activation: they are not run.
-    for i, layer in enumerate(layers[: hidden[-1]] if hidden else []):
-        if isinstance(layer, BatchNorm1d):
-            h = _probe_batch_norm(layer, h)
-        else:
-            h, _ = layer.forward(h, training=False)
-        if i in feeds_activation:
+    for stage in stages:
+        if len(stats) == n_hidden:
+            break
+        if stage.linear is not None:
+            h, _ = stage.linear.forward(h, training=False)
+        if stage.bn is not None:
+            h = _probe_batch_norm(stage.bn, h)
+        if stage.activation is not None:
             stats.append(_summarize(h))
+            if len(stats) == n_hidden:
+                break
+            h, _ = stage.activation.forward(h, training=False)
+        for layer in stage.rest:
+            if isinstance(layer, BatchNorm1d):
+                h = _probe_batch_norm(layer, h)
+            else:
+                h, _ = layer.forward(h, training=False)
     return stats
 
 
 def _probe_batch_norm(bn, h):
     """Normalize ``h`` with its own statistics, as in training; write nothing.
 
-    The layer's own training-mode forward pass, with its running statistics
-    put back afterwards (two small vectors), so the probe sees exactly the
-    normalization training uses.
+    The layer's own training-mode forward pass, without the running update,
+    so the probe sees exactly the normalization training uses.
     """
-    saved = {key: value.copy() for key, value in bn.buffers.items()}
-    out, _ = bn.forward(h, training=True)
-    for key, value in saved.items():
-        bn.buffers[key][...] = value
+    out, _ = bn.forward(h, training=True, update_running=False)
     return out
 
 

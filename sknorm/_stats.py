@@ -17,6 +17,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import FLOAT_DTYPES
 
 from sknorm._sklearn_compat import _check_sample_weight
+from sknorm.nn._moments import merge_moments
 
 __all__ = ["standardization_stats"]
 
@@ -59,20 +60,16 @@ class _Moments(NamedTuple):
         """
         n_a, n_b = self.weight_sum, other.weight_sum
         has_a, has_b = n_a > 0, n_b > 0
-        n = n_a + n_b
         pivot = np.where(has_a, self.pivot, other.pivot)
         # ``other``'s mean relative to ``self.pivot``; the pivot difference is
         # exact when both pivots are within a factor 2 (Sterbenz lemma).
         dmean_b = np.where(has_a, (other.pivot - self.pivot) + other.dmean, 0.0)
-        delta = dmean_b - self.dmean  # NaN where either side is empty
-        frac_b = np.divide(n_b, n, out=np.zeros_like(n), where=has_b)
-        dmean = np.where(
-            has_a,
-            np.where(has_b, self.dmean + delta * frac_b, self.dmean),
-            other.dmean,
+        n, both_dmean, both_m2 = merge_moments(
+            n_a, self.dmean, self.m2, n_b, dmean_b, other.m2
         )
-        cross = np.where(has_a & has_b, delta * delta * n_a * frac_b, 0.0)
-        m2 = self.m2 + other.m2 + cross
+        # Where a side is empty its mean is NaN: take the other side as is.
+        dmean = np.where(has_a, np.where(has_b, both_dmean, self.dmean), other.dmean)
+        m2 = np.where(has_a & has_b, both_m2, self.m2 + other.m2)
         return _Moments(self.count + other.count, n, pivot, dmean, m2)
 
 

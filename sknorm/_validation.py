@@ -7,8 +7,12 @@ DataFrame columns that cannot be converted to numbers, which scikit-learn
 reports without saying which column is at fault.
 """
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.utils.validation import validate_data
+
+from sknorm._sklearn_compat import Interval, Options, StrOptions
 
 __all__ = ["check_magnitude", "max_magnitude_limit", "validate_numeric_data"]
 
@@ -116,3 +120,50 @@ def validate_numeric_data(estimator, X, y="no_validation", **kwargs):
             "hold strings or categories. Encode them first, e.g. with "
             "OneHotEncoder or OrdinalEncoder in a ColumnTransformer."
         ) from exc
+
+
+# The parameters shared by MLPRegressor and MLPClassifier, checked by
+# scikit-learn's validate_params before every fit.
+MLP_PARAMETER_CONSTRAINTS = {
+    "hidden_layer_sizes": [
+        "array-like",
+        Interval(Integral, 1, None, closed="left"),
+    ],
+    "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})],
+    "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [
+        StrOptions({"auto"}),
+        Interval(Integral, 1, None, closed="left"),
+    ],
+    "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "power_t": [Interval(Real, 0, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "shuffle": ["boolean"],
+    "random_state": ["random_state"],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "verbose": ["verbose"],
+    "warm_start": ["boolean"],
+    "momentum": [Interval(Real, 0, 1, closed="both")],
+    "nesterovs_momentum": ["boolean"],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "beta_1": [Interval(Real, 0, 1, closed="left")],
+    "beta_2": [Interval(Real, 0, 1, closed="left")],
+    "epsilon": [Interval(Real, 0, None, closed="neither")],
+    "n_iter_no_change": [
+        Interval(Integral, 1, None, closed="left"),
+        Options(Real, {np.inf}),
+    ],
+    "max_fun": [Interval(Integral, 1, None, closed="left")],
+    "batch_norm": [StrOptions({"before", "after"}), None],
+    "bn_affine": ["boolean"],
+    "bn_momentum": [Interval(Real, 0, 1, closed="both")],
+    "bn_epsilon": [Interval(Real, 0, None, closed="neither")],
+    "bn_stats": [StrOptions({"population", "running"})],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "weight_init": [StrOptions({"glorot", "he"})],
+    "validation_split": [StrOptions({"random", "last"})],
+    "bn_input": ["boolean"],
+}

@@ -10,9 +10,9 @@ from sklearn.datasets import make_blobs, make_moons, make_multilabel_classificat
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
-import sknorm._training
 from sknorm import MLPClassifier
-from sknorm.nn import BatchNorm1d, Linear
+from sknorm._batches import validation_split
+from sknorm.nn import BatchNorm1d, Linear, Trainer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -184,13 +184,13 @@ def test_classifier_warm_start_continues(monkeypatch):
     X, y = _blobs(200)
     clf = MLPClassifier(max_iter=5, warm_start=True, **FAST).fit(X, y)
     first_curve, previous = list(clf.loss_curve_), clf.network_.get_flat_params()
-    original, starts = sknorm._training.loss_and_grads, []
+    original, starts = Trainer.objective, []
 
-    def spy(network, *args):
-        starts.append(network.get_flat_params())
-        return original(network, *args)
+    def spy(trainer, *args):
+        starts.append(trainer.network.get_flat_params())
+        return original(trainer, *args)
 
-    monkeypatch.setattr(sknorm._training, "loss_and_grads", spy)
+    monkeypatch.setattr(Trainer, "objective", spy)
     clf.fit(X, y)
     assert_array_equal(starts[0], previous)
     assert clf.loss_curve_[:5] == first_curve
@@ -399,7 +399,7 @@ def test_classifier_early_stopping_restores_best_epoch():
 def test_classifier_random_split_is_stratified():
     """Check that the random early-stopping split keeps the class shares."""
     y = np.array([0] * 90 + [1] * 10)
-    train, valid = sknorm._training.validation_split(
+    train, valid = validation_split(
         100, 0.2, "random", np.random.default_rng(0), stratify=y
     )
     assert len(valid) == 20

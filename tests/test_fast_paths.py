@@ -14,9 +14,10 @@ from threadpoolctl import threadpool_info
 
 import sknorm
 from sknorm import MLPClassifier, MLPRegressor
-from sknorm._training import minibatch_slices
+from sknorm._batches import minibatch_slices
 from sknorm.nn._losses import LOSSES
 from sknorm.nn._optimizers import Adam
+from sknorm.nn._trainer import Trainer
 
 
 def _data(n=300, n_features=5, seed=0):
@@ -141,13 +142,13 @@ def test_fit_makes_no_copy_of_X():
 def test_fit_limits_blas_threads_by_default(monkeypatch):
     """Check that fit runs with one BLAS thread unless configured otherwise."""
     seen = []
-    original = sknorm._training.loss_and_grads
+    original = Trainer.objective
 
     def spy(*args):
         seen.append(_blas_threads())
         return original(*args)
 
-    monkeypatch.setattr(sknorm._training, "loss_and_grads", spy)
+    monkeypatch.setattr(Trainer, "objective", spy)
     X, y = _data(100)
     outside = _blas_threads()
     with warnings.catch_warnings():

@@ -10,9 +10,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
-import sknorm._training
 from sknorm import MLPRegressor
-from sknorm.nn import BatchNorm1d, Dropout, Linear, ReLU
+from sknorm.nn import BatchNorm1d, Dropout, Linear, ReLU, Trainer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -95,17 +94,17 @@ def _assert_state_equal(state, other):
 
 
 def _record_batches(monkeypatch, *, fail_after=None):
-    """Wrap ``loss_and_grads``: record batch sizes and parameters, maybe interrupt."""
-    original = sknorm._training.loss_and_grads
+    """Wrap ``Trainer.objective``: record batch sizes and parameters; interrupt."""
+    original = Trainer.objective
     calls = []
 
-    def wrapper(network, loss_fn, alpha, X, Y, sample_weight):
+    def wrapper(trainer, X, Y, sample_weight=None):
         if fail_after is not None and len(calls) >= fail_after:
             raise KeyboardInterrupt
-        calls.append((X.shape[0], network.get_flat_params()))
-        return original(network, loss_fn, alpha, X, Y, sample_weight)
+        calls.append((X.shape[0], trainer.network.get_flat_params()))
+        return original(trainer, X, Y, sample_weight)
 
-    monkeypatch.setattr(sknorm._training, "loss_and_grads", wrapper)
+    monkeypatch.setattr(Trainer, "objective", wrapper)
     return calls
 
 

@@ -24,9 +24,9 @@ from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validat
 from sklearn.pipeline import make_pipeline
 from skops.io.exceptions import UntrustedTypesFoundException
 
-import sknorm._base_mlp
 from sknorm import MLPClassifier, MLPRegressor, Standardizer
 from sknorm.nn import SGD, Adam
+from sknorm.nn._inference import CHUNK_ROWS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -185,9 +185,7 @@ def test_reliability_lbfgs_non_finite_result_keeps_best_point(monkeypatch, kind)
             message="ABNORMAL",
         )
 
-    monkeypatch.setattr(
-        sknorm._training.scipy.optimize, "minimize", minimize_ending_at_nan
-    )
+    monkeypatch.setattr(scipy.optimize, "minimize", minimize_ending_at_nan)
     est = _make(kind, solver="lbfgs")
     with pytest.raises(ValueError, match="non-finite parameter weights"):
         est.fit(X, y)
@@ -435,7 +433,7 @@ def _concurrent_calls(method, X, n_threads=8, repeats=3):
 def test_reliability_concurrent_inference_equals_serial(kind, method):
     """Check that 8 threads calling one fitted model get exactly the serial result."""
     # More rows than one prediction chunk, so threads interleave chunks.
-    n_rows = sknorm._base_mlp._PREDICT_CHUNK + 1000
+    n_rows = CHUNK_ROWS + 1000
     X, y = _data("classifier" if kind == "classifier" else "regressor", n_rows, 5)
     if kind == "pipeline":
         est = make_pipeline(Standardizer(), _make("regressor", max_iter=2))
@@ -461,7 +459,7 @@ def _predict_peak(est, X):
 
 def test_reliability_predict_memory_does_not_grow_with_rows():
     """Check that predict's extra memory is O(chunk), not O(rows), e.g. 5M rows."""
-    chunk = sknorm._base_mlp._PREDICT_CHUNK
+    chunk = CHUNK_ROWS
     n_features, width = 20, 100
     X, y = _data("regressor", 500, n_features)
     reg = _make("regressor", hidden_layer_sizes=(width,), max_iter=2)

@@ -9,11 +9,16 @@ Trainable arrays live in ``layer.params``, batch-norm running statistics in
 ``layer.buffers``; grads use the params' keys. The caller keeps the caches,
 so inference writes no state.
 
-For speed, :class:`Trainer` runs a whole mini-batch step of a Sequential with
-fused ``Linear -> BatchNorm1d -> activation`` blocks and reused buffers,
-writing one gradient vector for the optimizers' whole-vector update
-(:meth:`Sequential.flat_parameters`); :func:`dense_forward` predicts with a
-folded network in cache-sized chunks.
+That protocol, run through :class:`Sequential`, is the *reference* path
+(checked by finite differences). Training runs the *production* path:
+:class:`Trainer` compiles the same layers into fused ``Linear -> BatchNorm1d
+-> activation`` blocks with reused buffers, writes one gradient vector and
+steps its optimizer on the whole parameter vector. Both paths call the same
+batch-norm functions (:mod:`sknorm.nn._batchnorm`), and tests tie them
+together. :func:`build_mlp` makes the estimators' layout,
+:func:`population_statistics` freezes the BN statistics over a data set,
+:func:`fold_batchnorm` merges them into the Linears, and
+:func:`dense_forward` predicts with the folded network in cache-sized chunks.
 """
 
 from sknorm.nn._folding import fold_batchnorm
@@ -30,6 +35,7 @@ from sknorm.nn._layers import (
     Tanh,
     init_bound,
 )
+from sknorm.nn._layout import build_mlp
 from sknorm.nn._losses import (
     LOSSES,
     OUTPUT_ACTIVATIONS,
@@ -40,6 +46,7 @@ from sknorm.nn._losses import (
 )
 from sknorm.nn._network import Sequential
 from sknorm.nn._optimizers import SGD, Adam
+from sknorm.nn._population import population_statistics
 from sknorm.nn._trainer import Trainer
 
 __all__ = [
@@ -58,10 +65,12 @@ __all__ = [
     "Sequential",
     "Tanh",
     "Trainer",
+    "build_mlp",
     "dense_forward",
     "fold_batchnorm",
     "init_bound",
     "poisson",
+    "population_statistics",
     "sigmoid_cross_entropy",
     "softmax_cross_entropy",
     "squared_error",

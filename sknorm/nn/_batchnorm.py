@@ -1,13 +1,54 @@
-"""Batch normalization with sample weights, and the weight normalization it shares.
+"""Batch normalization with sample weights: its maths, written once, and the layer.
 
-``BatchNorm1d`` follows the layer protocol of :mod:`sknorm.nn._layers`;
-``batch_probabilities`` is the one place that turns row weights into the
-normalized weights ``p`` used by batch statistics and by the losses.
+The functions here are the one place where each piece of batch-norm maths
+lives: row weights to normalized weights (``batch_probabilities``, shared
+with the losses), centring with the batch statistics
+(``centre_with_batch_statistics``), the normalizing scale
+(``normalizing_scale``), the backward pass (``normalize_backward``), the
+running-statistics update (``update_running_statistics``) and the affine map
+of inference (``inference_scale_shift``, which folding merges into Linears).
+
+:class:`BatchNorm1d` is the reference layer (its gradients are checked by
+finite differences) and calls them with freshly allocated arrays; the fused
+training step (:mod:`sknorm.nn._fused`) calls the same functions with
+preallocated buffers, so both compute bit for bit the same numbers.
+Every kernel writes into ``out=`` arrays: in a small-batch step the cost of
+an allocation matters as much as the arithmetic.
 """
 
 import numpy as np
 
-__all__ = ["BatchNorm1d", "batch_probabilities"]
+__all__ = [
+    "BatchNorm1d",
+    "batch_probabilities",
+    "centre_with_batch_statistics",
+    "check_batch_rows",
+    "inference_scale_shift",
+    "normalize_backward",
+    "normalizing_scale",
+    "update_running_statistics",
+]
+
+_dot = np.dot
+
+
+def check_batch_rows(n_samples):
+    """Raise a ValueError unless a training batch has the two rows BN needs.
+
+    One row has no variance: its normalized value would be 0 whatever the
+    input, and PyTorch raises too. The one place this rule is checked in the
+    engine (the layer and the fused step call it).
+
+    Parameters
+    ----------
+    n_samples : int
+        Rows in the batch.
+    """
+    if n_samples < 2:
+        raise ValueError(
+            "BatchNorm1d needs more than 1 row per batch in training, got "
+            f"n_samples={n_samples}. Use a larger batch, or training=False."
+        )
 
 
 def batch_probabilities(sample_weight, n_samples, dtype):
@@ -49,6 +90,158 @@ def batch_probabilities(sample_weight, n_samples, dtype):
     return (sample_weight / weight_sum).astype(dtype, copy=False), weight_sum
 
 
+def centre_with_batch_statistics(x, p, mean, var, out, work):
+    """Write the weighted batch mean and biased variance; centre ``x`` into ``out``.
+
+    ``mean = p @ x``, ``out = x - mean`` and ``var = p @ out**2`` (biased: this
+    is what normalizes the batch). ``out`` may be ``x`` itself (in place).
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, n_features)
+        The batch.
+    p : ndarray of shape (n_samples,)
+        Normalized row weights (:func:`batch_probabilities`).
+    mean, var : ndarray of shape (n_features,)
+        Receive the batch statistics.
+    out, work : ndarray of shape (n_samples, n_features)
+        Receive the centred batch; scratch for the squares.
+    """
+    _dot(p, x, out=mean)
+    np.subtract(x, mean, out=out)
+    _dot(p, np.multiply(out, out, out=work), out=var)
+
+
+def normalizing_scale(var, eps, gamma, std, scale):
+    """Write ``std = sqrt(var + eps)`` and ``scale = gamma / std`` (``1 / std``).
+
+    Parameters
+    ----------
+    var : ndarray of shape (n_features,)
+        Batch variance.
+    eps : float or ndarray
+        Added to the variance (an array of the network's dtype keeps float32).
+    gamma : ndarray of shape (n_features,) or None
+        Learned scale; None without affine parameters.
+    std, scale : ndarray of shape (n_features,)
+        Receive the results.
+    """
+    np.add(var, eps, out=std)
+    np.sqrt(std, out=std)
+    if gamma is None:
+        np.reciprocal(std, out=scale)
+    else:
+        np.divide(gamma, std, out=scale)
+
+
+def normalize_backward(dy, z, std, p, ones, dgamma, dbeta, coef, work):
+    """Return ``u`` such that the gradient before normalization is ``u * scale``.
+
+    With ``x_hat = z / std`` (``z`` the centred batch) and ``scale = gamma /
+    std``, the gradient of the input is ``scale * (dy - p * (sum(dy) + x_hat
+    * dgamma))``; the product by ``scale`` is left to the caller (the fused
+    step moves it onto the smaller weight matrices). ``dy`` is overwritten.
+
+    Parameters
+    ----------
+    dy : ndarray of shape (n_samples, n_features)
+        Gradient of the loss with respect to the normalized output; becomes
+        ``u``.
+    z : ndarray of shape (n_samples, n_features)
+        The centred batch (forward's ``out`` of
+        :func:`centre_with_batch_statistics`).
+    std : ndarray of shape (n_features,)
+        ``sqrt(batch_var + eps)``.
+    p : ndarray of shape (n_samples,) or None
+        Normalized row weights; None for equal weights (a cheaper path).
+    ones : ndarray of shape (n_samples,)
+        Ones: column sums as products, faster than ``sum`` on small batches.
+    dgamma, dbeta, coef : ndarray of shape (n_features,)
+        Receive ``sum(dy * x_hat)``, ``sum(dy)`` and scratch.
+    work : ndarray of shape (n_samples, n_features)
+        Scratch.
+
+    Returns
+    -------
+    u : ndarray of shape (n_samples, n_features)
+        ``dy`` itself, updated in place.
+    """
+    n = dy.shape[0]
+    _dot(ones, dy, out=dbeta)
+    _dot(ones, np.multiply(dy, z, out=work), out=dgamma)
+    dgamma /= std
+    # coef = dgamma / std: the coefficient of z (not x_hat) below.
+    np.divide(dgamma, std, out=coef)
+    if p is None:
+        inv_n = 1.0 / n
+        coef *= inv_n
+        dy -= np.multiply(z, coef, out=work)
+        dy -= np.multiply(dbeta, inv_n, out=coef)
+    else:
+        np.multiply(z, coef, out=work)
+        work += dbeta
+        work *= p[:, None]
+        dy -= work
+    return dy
+
+
+def update_running_statistics(buffers, mean, var, momentum, weight_sum, scratch):
+    """Move the running statistics towards a batch's (PyTorch convention).
+
+    ``running = (1 - momentum) * running + momentum * batch``, the variance
+    Bessel-corrected by ``W / (W - 1)`` with ``W`` the batch's weight sum (1
+    when ``W <= 1``, where it is undefined).
+
+    Parameters
+    ----------
+    buffers : dict of str to ndarray
+        A BatchNorm1d's ``buffers``, updated in place.
+    mean, var : ndarray of shape (n_features,)
+        The batch's mean and biased variance.
+    momentum : float
+        Weight of the new batch.
+    weight_sum : float
+        Sum of the batch's row weights (its row count without weights).
+    scratch : ndarray of shape (n_features,)
+        Work vector.
+    """
+    bessel = weight_sum / (weight_sum - 1.0) if weight_sum > 1.0 else 1.0
+    for name, value, factor in (
+        ("running_mean", mean, momentum),
+        ("running_var", var, momentum * bessel),
+    ):
+        running = buffers[name]
+        running *= 1.0 - momentum
+        running += np.multiply(value, factor, out=scratch)
+
+
+def inference_scale_shift(bn):
+    """Return ``(s, t)`` in float64 such that inference BN is ``x * s + t``.
+
+    ``s = gamma / sqrt(running_var + eps)`` and ``t = beta - running_mean *
+    s`` (``gamma = 1``, ``beta = 0`` without affine parameters). The layer's
+    inference forward and the folding into Linears both use it.
+
+    Parameters
+    ----------
+    bn : BatchNorm1d
+        The layer.
+
+    Returns
+    -------
+    scale, shift : ndarray of shape (n_features,), dtype float64
+    """
+    mean = bn.buffers["running_mean"].astype(np.float64)
+    var = bn.buffers["running_var"].astype(np.float64)
+    scale = 1.0 / np.sqrt(var + bn.eps)
+    shift = -mean * scale
+    if bn.affine:
+        gamma = bn.params["gamma"].astype(np.float64)
+        scale *= gamma
+        shift = shift * gamma + bn.params["beta"]
+    return scale, shift
+
+
 class BatchNorm1d:
     """Batch normalization over the rows of a 2-D batch, with sample weights.
 
@@ -84,8 +277,8 @@ class BatchNorm1d:
 
     See Also
     --------
-    Sequential.compute_population_statistics : Replace the running statistics
-        with statistics over a whole data set ("precise BN").
+    population_statistics : Replace the running statistics with statistics
+        over a whole data set ("precise BN").
 
     Notes
     -----
@@ -142,19 +335,22 @@ class BatchNorm1d:
             "running_var": np.ones(n_features, dtype=dtype),
         }
 
-    def forward(self, x, *, training, sample_weight=None):
-        """Normalize a batch; return ``(out, (x_hat, inv_std, p))``.
+    def forward(self, x, *, training, sample_weight=None, update_running=True):
+        """Normalize a batch; return ``(out, cache)``.
 
         Parameters
         ----------
         x : ndarray of shape (n_samples, n_features)
             Input batch.
         training : bool
-            ``True``: normalize with the batch statistics and update the
-            running ones. ``False``: normalize with the running statistics,
-            write nothing, and return ``p=None`` in the cache.
+            ``True``: normalize with the batch statistics. ``False``:
+            normalize with the running statistics and write nothing.
         sample_weight : array-like of shape (n_samples,) or None, default=None
             Weights of the rows in the batch statistics; ignored in inference.
+        update_running : bool, default=True
+            In training, whether the batch statistics update the running
+            ones. ``False`` leaves every buffer untouched (a probe, or running
+            statistics that population statistics will replace anyway).
 
         Returns
         -------
@@ -168,42 +364,29 @@ class BatchNorm1d:
                 f"BatchNorm1d expects shape (n_samples, {self.n_features}), "
                 f"got {x.shape}."
             )
-        if training:
-            x_hat, inv_std, p = self._normalize_train(x, sample_weight)
-        else:
-            inv_std = 1.0 / np.sqrt(self.buffers["running_var"] + self.eps)
-            x_hat = x - self.buffers["running_mean"]
-            x_hat *= inv_std
-            p = None
-        if not self.affine:
-            return x_hat, (x_hat, inv_std, p)
-        out = x_hat * self.params["gamma"]
-        out += self.params["beta"]
-        return out, (x_hat, inv_std, p)
-
-    def _normalize_train(self, x, sample_weight):
-        """Return ``(x_hat, inv_std, p)`` from batch statistics; update buffers."""
+        if not training:
+            scale, shift = inference_scale_shift(self)
+            out = x * scale.astype(x.dtype)
+            out += shift.astype(x.dtype)
+            # Copies: the gradient must not see buffers written after forward.
+            frozen = {key: value.copy() for key, value in self.buffers.items()}
+            return out, (None, (x, frozen), scale.astype(x.dtype), None)
         n_samples = x.shape[0]
-        if n_samples < 2:
-            raise ValueError(
-                "BatchNorm1d needs more than 1 row per batch in training, got "
-                f"n_samples={n_samples}. Use a larger batch, or training=False."
-            )
+        check_batch_rows(n_samples)
         p, weight_sum = batch_probabilities(sample_weight, n_samples, x.dtype)
-        batch_mean = p @ x
-        x_hat = x - batch_mean
-        batch_var = p @ (x_hat * x_hat)
-        inv_std = 1.0 / np.sqrt(batch_var + self.eps)
-        # x_hat held the centred batch; scaling in place saves an (n, d) copy.
-        x_hat *= inv_std
-
-        m = self.momentum
-        bessel = weight_sum / (weight_sum - 1.0) if weight_sum > 1.0 else 1.0
-        running_mean = self.buffers["running_mean"]
-        running_var = self.buffers["running_var"]
-        running_mean[...] = (1.0 - m) * running_mean + m * batch_mean
-        running_var[...] = (1.0 - m) * running_var + (m * bessel) * batch_var
-        return x_hat, inv_std, p
+        mean, var, std, scale = np.empty((4, self.n_features), dtype=x.dtype)
+        z = np.empty_like(x)
+        centre_with_batch_statistics(x, p, mean, var, z, np.empty_like(x))
+        normalizing_scale(var, self.eps, self.params.get("gamma"), std, scale)
+        out = z * scale
+        if self.affine:
+            out += self.params["beta"]
+        if update_running:
+            scratch = np.empty_like(mean)
+            update_running_statistics(
+                self.buffers, mean, var, self.momentum, weight_sum, scratch
+            )
+        return out, (z, std, scale, None if sample_weight is None else p)
 
     def backward(self, dout, cache):
         """Propagate the upstream gradient through the normalization.
@@ -226,25 +409,24 @@ class BatchNorm1d:
         grads : dict
             ``"gamma"`` and ``"beta"`` gradients; empty when not ``affine``.
         """
-        x_hat, inv_std, p = cache
-        dbeta = dout.sum(axis=0)
-        dgamma = np.einsum("ij,ij->j", dout, x_hat)
+        z, std, scale, p = cache
+        if z is None:
+            # Inference: an affine map of constant statistics (``std`` holds
+            # the input and the statistics it was normalized with).
+            x, frozen = std
+            inv_std = 1.0 / np.sqrt(frozen["running_var"] + self.eps)
+            x_hat = (x - frozen["running_mean"]) * inv_std
+            grads = {"gamma": np.einsum("ij,ij->j", dout, x_hat)} if self.affine else {}
+            if self.affine:
+                grads["beta"] = dout.sum(axis=0)
+            return dout * scale, grads
+        dgamma, dbeta, coef = np.empty((3, self.n_features), dtype=dout.dtype)
+        ones = np.ones(dout.shape[0], dtype=dout.dtype)
+        u = normalize_backward(
+            dout.copy(), z, std, p, ones, dgamma, dbeta, coef, np.empty_like(z)
+        )
         grads = {"gamma": dgamma, "beta": dbeta} if self.affine else {}
-        if self.affine:
-            gamma = self.params["gamma"]
-            g, sum_g, sum_g_x_hat = dout * gamma, gamma * dbeta, gamma * dgamma
-        else:
-            g, sum_g, sum_g_x_hat = dout, dbeta, dgamma
-        if p is None:
-            return g * inv_std, grads
-        # dx = inv_std * (g - p * (sum(g) + x_hat * sum(g * x_hat))), evaluated
-        # in place: this is the training hot path and avoids (n, d) temporaries.
-        dx = x_hat * sum_g_x_hat
-        dx += sum_g
-        dx *= p[:, None]
-        np.subtract(g, dx, out=dx)
-        dx *= inv_std
-        return dx, grads
+        return u * scale, grads
 
     def set_statistics(self, mean, var):
         """Overwrite ``running_mean`` and ``running_var`` in place.

@@ -10,7 +10,9 @@ import copy
 
 import numpy as np
 
-from sknorm.nn._layers import BatchNorm1d, Dropout, Linear
+from sknorm.nn._batchnorm import BatchNorm1d, inference_scale_shift
+from sknorm.nn._layers import Dropout, Linear
+from sknorm.nn._layout import split_stages
 from sknorm.nn._network import Sequential
 
 __all__ = ["fold_batchnorm"]
@@ -43,7 +45,8 @@ def fold_batchnorm(network):
 
     See Also
     --------
-    Sequential.compute_population_statistics : Calibrate the statistics to fold.
+    sknorm.nn._population.population_statistics : Calibrate the statistics
+        to fold.
 
     Notes
     -----
@@ -63,7 +66,8 @@ def fold_batchnorm(network):
     >>> layers = [Linear(3, 4, bias=False, rng=rng), BatchNorm1d(4), ReLU()]
     >>> net = Sequential([*layers, Linear(4, 1, rng=rng)])
     >>> x = rng.standard_normal((5, 3))
-    >>> _ = net.compute_population_statistics(x)
+    >>> from sknorm.nn._population import population_statistics
+    >>> _ = population_statistics(net, x)
     >>> folded = fold_batchnorm(net)
     >>> [type(layer).__name__ for layer in folded.layers]
     ['Linear', 'ReLU', 'Linear']
@@ -73,36 +77,28 @@ def fold_batchnorm(network):
     # Dropout is the identity in inference, so dropping it first lets a BN
     # separated from its Linear by a Dropout still be folded.
     layers = [layer for layer in network.layers if not isinstance(layer, Dropout)]
-    folded = []
-    pending_bn = None
-    for i, layer in enumerate(layers):
-        if isinstance(layer, BatchNorm1d):
-            if folded and isinstance(folded[-1], Linear):
-                folded[-1] = _fold_into_previous(folded[-1], layer)
-            elif i + 1 < len(layers) and isinstance(layers[i + 1], Linear):
-                pending_bn = layer
-            else:
-                raise ValueError(_unfoldable_message(layers, i))
-        elif pending_bn is not None:
-            folded.append(_fold_into_next(pending_bn, layer))
-            pending_bn = None
-        else:
+    stages = split_stages(layers)
+    folded, pending_bn = [], None
+    for k, stage in enumerate(stages):
+        if stage.linear is not None:
             # A private copy, so that the result shares no array with the input.
-            folded.append(copy.deepcopy(layer))
+            linear = copy.deepcopy(stage.linear)
+            if pending_bn is not None:
+                linear, pending_bn = _fold_into_next(pending_bn, linear), None
+            if stage.bn is not None:
+                linear = _fold_into_previous(linear, stage.bn)
+            folded.append(linear)
+        tail = [stage.activation] if stage.activation is not None else []
+        for j, layer in enumerate([*tail, *stage.rest]):
+            if not isinstance(layer, BatchNorm1d):
+                folded.append(copy.deepcopy(layer))
+            elif j == 0 and folded and isinstance(folded[-1], Linear):
+                folded[-1] = _fold_into_previous(folded[-1], layer)
+            elif j == len(tail) + len(stage.rest) - 1 and k + 1 < len(stages):
+                pending_bn = layer  # folds into the next stage's Linear
+            else:
+                raise ValueError(_unfoldable_message(layers, layer))
     return Sequential(folded)
-
-
-def _scale_shift(bn):
-    """Return ``(s, t)`` in float64 such that inference BN is ``z * s + t``."""
-    mean = bn.buffers["running_mean"].astype(np.float64)
-    var = bn.buffers["running_var"].astype(np.float64)
-    scale = 1.0 / np.sqrt(var + bn.eps)
-    shift = -mean * scale
-    if bn.affine:
-        gamma = bn.params["gamma"].astype(np.float64)
-        scale *= gamma
-        shift = shift * gamma + bn.params["beta"]
-    return scale, shift
 
 
 def _new_linear(weight, bias, dtype):
@@ -116,7 +112,7 @@ def _new_linear(weight, bias, dtype):
 
 def _fold_into_previous(linear, bn):
     """Merge ``bn`` into the Linear that feeds it (``Linear -> BN``)."""
-    scale, shift = _scale_shift(bn)
+    scale, shift = inference_scale_shift(bn)
     weight = linear.params["weight"]
     bias = linear.params.get("bias", 0.0)
     # BN(x @ W + b) = x @ (W * s) + (b * s + t)
@@ -129,7 +125,7 @@ def _fold_into_previous(linear, bn):
 
 def _fold_into_next(bn, linear):
     """Merge ``bn`` into the Linear it feeds (``BN -> Linear``)."""
-    scale, shift = _scale_shift(bn)
+    scale, shift = inference_scale_shift(bn)
     weight = linear.params["weight"].astype(np.float64)
     bias = linear.params.get("bias", 0.0)
     # (z * s + t) @ W2 + b2 = z @ (s[:, None] * W2) + (b2 + t @ W2)
@@ -140,8 +136,9 @@ def _fold_into_next(bn, linear):
     )
 
 
-def _unfoldable_message(layers, i):
-    """Explain why ``layers[i]``, a BatchNorm1d, cannot be folded."""
+def _unfoldable_message(layers, bn):
+    """Explain why ``bn``, a BatchNorm1d of ``layers``, cannot be folded."""
+    i = next(i for i, layer in enumerate(layers) if layer is bn)
     before = type(layers[i - 1]).__name__ if i > 0 else "nothing (network input)"
     after = (
         type(layers[i + 1]).__name__

@@ -1,10 +1,13 @@
 """The blocks a :class:`~sknorm.nn._trainer.Trainer` compiles a network into.
 
-``Linear -> [BatchNorm1d] -> [activation]`` runs as one :class:`Dense` block
-that owns preallocated buffers: batch statistics are matrix-vector products,
-the BN scale moves onto the (small) weight matrices in the backward pass, and
-ReLU works in place. Any other layer runs through its own ``forward`` and
-``backward`` in a :class:`Generic` block.
+``Linear -> [BatchNorm1d] -> [activation]`` runs as one :class:`LinearBNAct`
+block that owns preallocated buffers: batch statistics are matrix-vector
+products, the BN scale moves onto the (small) weight matrices in the
+backward pass, and ReLU works in place. Any other layer runs through its own
+``forward`` and ``backward`` in a :class:`LayerStep` block. The batch-norm
+maths are the functions of :mod:`sknorm.nn._batchnorm`, which the reference
+layer calls too; only :class:`CovarianceLinearBN` computes them in another
+(faster, equivalent) form.
 
 Everything here is written for a small-batch step, where the cost of a NumPy
 call matters as much as its arithmetic: ``np.dot`` rather than ``matmul``
@@ -17,9 +20,22 @@ broadcast runs at half the speed of an element-wise pass).
 import numpy as np
 
 from sknorm.nn._activations import Identity, ReLU
-from sknorm.nn._layers import BatchNorm1d
+from sknorm.nn._batchnorm import (
+    BatchNorm1d,
+    centre_with_batch_statistics,
+    normalize_backward,
+    normalizing_scale,
+    update_running_statistics,
+)
 
-__all__ = ["Batch", "BiasedDense", "Dense", "Generic", "NarrowInputNorm"]
+__all__ = [
+    "AugmentedLinear",
+    "Batch",
+    "CovarianceLinearBN",
+    "InputStandardize",
+    "LayerStep",
+    "LinearBNAct",
+]
 
 _dot = np.dot
 
@@ -59,7 +75,6 @@ class _BatchNormState:
 
     def __init__(self, bn, grads, n_features, dtype):
         self.bn = bn
-        self.momentum = bn.momentum
         self.eps = np.array(bn.eps, dtype=dtype)
         self.gamma = bn.params.get("gamma")
         self.beta = bn.params.get("beta")
@@ -71,21 +86,23 @@ class _BatchNormState:
         self.scale, self.coef, self.shift = vector(), vector(), vector()
         self.scale_column = self.scale[:, None]
 
+    def set_scale(self):
+        """Set ``std`` and ``scale`` from ``var`` (:func:`normalizing_scale`)."""
+        normalizing_scale(self.var, self.eps, self.gamma, self.std, self.scale)
 
-def _update_running(s, weight_sum):
-    """Update the running statistics, the variance Bessel-corrected."""
-    m = s.momentum
-    bessel = weight_sum / (weight_sum - 1.0) if weight_sum > 1.0 else 1.0
-    for name, value, factor in (
-        ("running_mean", s.mean, m),
-        ("running_var", s.var, m * bessel),
-    ):
-        running = s.bn.buffers[name]
-        running *= 1.0 - m
-        running += np.multiply(value, factor, out=s.shift)
+    def update_running(self, weight_sum):
+        """Update the layer's running statistics from ``mean`` and ``var``."""
+        update_running_statistics(
+            self.bn.buffers,
+            self.mean,
+            self.var,
+            self.bn.momentum,
+            weight_sum,
+            self.shift,
+        )
 
 
-class Dense:
+class LinearBNAct:
     """``Linear -> [BatchNorm1d] -> [activation]`` with preallocated buffers.
 
     Buffers hold ``max_batch`` rows; a shorter batch uses their first rows
@@ -108,7 +125,7 @@ class Dense:
         # Identity needs nothing; other activations run their own code.
         self.act = None if act is None or isinstance(act, (ReLU, Identity)) else act
         self.need_dx = need_dx
-        # A BiasedDense that takes this block's ReLU output as its input.
+        # An AugmentedLinear that takes this block's ReLU output as its input.
         self.consumer = None
         self.buffers = {
             "z": np.empty((max_batch, n_out), dtype),
@@ -172,26 +189,14 @@ class Dense:
     def _normalize(self, z, r, batch):
         """Centre ``z`` in place; return ``gamma * z / std + beta`` in ``out``."""
         s = self.bn
-        _dot(batch.p, z, out=s.mean)
-        z -= s.mean
-        _dot(batch.p, np.multiply(z, z, out=r.work), out=s.var)
-        self._set_scale(s)
+        centre_with_batch_statistics(z, batch.p, s.mean, s.var, z, r.work)
+        s.set_scale()
         out = np.multiply(z, s.scale, out=r.out)
         if s.beta is not None:
             out += s.beta
         if self.update_stats:
-            _update_running(s, batch.weight_sum)
+            s.update_running(batch.weight_sum)
         return out
-
-    @staticmethod
-    def _set_scale(s):
-        """Set ``std = sqrt(var + eps)`` and ``scale = gamma / std``."""
-        std = np.add(s.var, s.eps, out=s.std)
-        np.sqrt(std, out=std)
-        if s.gamma is None:
-            np.reciprocal(std, out=s.scale)
-        else:
-            np.divide(s.gamma, std, out=s.scale)
 
     def backward(self, dout, batch):
         """Write this block's gradients; return the gradient of its input.
@@ -211,30 +216,12 @@ class Dense:
         return self._input_grad(dz, r) if self.need_dx else None
 
     def _normalize_backward(self, dy, r, batch):
-        """Return ``u`` such that the pre-BN gradient is ``u * scale``.
-
-        With ``p`` the row weights, ``x_hat = z / std`` and ``scale = gamma /
-        std``: ``dz = scale * (dy - p * (sum(dy) + x_hat * dgamma))``.
-        The product by ``scale`` is left to the (smaller) weight matrices.
-        ``dy`` is updated in place.
-        """
+        """Return ``u`` such that the pre-BN gradient is ``u * scale``."""
         s = self.bn
-        z, work = r.z, r.work
-        _dot(r.ones, dy, out=s.g_beta)
-        _dot(r.ones, np.multiply(dy, z, out=work), out=s.g_gamma)
-        s.g_gamma /= s.std
-        # coef = dgamma / std: the coefficient of z (not x_hat) below.
-        coef = np.divide(s.g_gamma, s.std, out=s.coef)
-        if batch.uniform:
-            coef *= batch.inv_n
-            dy -= np.multiply(z, coef, out=work)
-            dy -= np.multiply(s.g_beta, batch.inv_n, out=s.shift)
-        else:
-            np.multiply(z, coef, out=work)
-            work += s.g_beta
-            work *= batch.p[:, None]
-            dy -= work
-        return dy
+        p = None if batch.uniform else batch.p
+        return normalize_backward(
+            dy, r.z, s.std, p, r.ones, s.g_gamma, s.g_beta, s.coef, r.work
+        )
 
     def _input_grad(self, dz, r):
         """Return ``(dz * scale) @ weight.T`` through a contiguous transpose."""
@@ -249,7 +236,7 @@ class Dense:
         return _dot(dz, weight_t, out=r.dx)
 
 
-class NarrowInputNorm(Dense):
+class CovarianceLinearBN(LinearBNAct):
     """First block ``Linear -> BatchNorm1d -> [activation]`` with few inputs.
 
     With ``n_in`` smaller than ``n_out`` (a handful of features feeding a
@@ -265,6 +252,11 @@ class NarrowInputNorm(Dense):
     - as the pre-BN gradient ``dz`` sums to zero over rows, ``x.T @ dz =
       xc.T @ dz``, which with ``G = xc.T @ dy`` is ``(G - (C @ W) * coef) *
       scale``, and ``sum(dy * (z - mean(z)), axis=0) = sum(W * G, axis=0)``.
+
+    This is the one second form of the batch-norm statistics and backward
+    pass in the engine, kept because it is faster where it applies (see the
+    README's code map); ``tests/nn/test_fused.py`` ties it to the
+    :class:`~sknorm.nn.BatchNorm1d` layer to 1e-12.
     """
 
     def __init__(self, linear, bn, act, grads, max_batch, *, update_stats):
@@ -297,14 +289,14 @@ class NarrowInputNorm(Dense):
             np.matmul(r.xc.T, r.xc * batch.p[:, None], out=self.cov)
         cov_w = _dot(self.cov, w, out=self.cov_w)
         _dot(self.ones_in, np.multiply(w, cov_w, out=self.small), out=s.var)
-        self._set_scale(s)
+        s.set_scale()
         np.multiply(w, s.scale, out=self.w_aug[:-1])
         if s.beta is not None:
             self.w_aug[-1] = s.beta
         out = _dot(r.xc_aug, self.w_aug, out=r.out)
         if self.update_stats:
             _dot(self.mean_x, w, out=s.mean)
-            _update_running(s, batch.weight_sum)
+            s.update_running(batch.weight_sum)
         return self._activate(out, r)
 
     def backward(self, dout, batch):
@@ -322,7 +314,7 @@ class NarrowInputNorm(Dense):
         self.g_weight *= s.scale
 
 
-class BiasedDense(Dense):
+class AugmentedLinear(LinearBNAct):
     """``Linear`` with a bias and no BatchNorm1d, the bias inside the product.
 
     The input goes to a buffer ``[x, 1]`` whose last column stays 1, and the
@@ -359,7 +351,7 @@ class BiasedDense(Dense):
         return self._input_grad(dz, r) if self.need_dx else None
 
 
-class InputNorm:
+class InputStandardize:
     """A leading BatchNorm1d without gamma/beta: standardize the raw input.
 
     It is the network's first layer, so nobody needs the gradient of its
@@ -376,16 +368,12 @@ class InputNorm:
     def forward(self, x, batch):
         """Return ``(x - batch_mean) / sqrt(batch_var + eps)`` for the batch."""
         s, n = self.state, batch.n
-        out, squares = self.out[:n], self.squares[:n]
-        np.matmul(batch.p, x, out=s.mean)
-        np.subtract(x, s.mean, out=out)
-        np.multiply(out, out, out=squares)
-        np.matmul(batch.p, squares, out=s.var)
-        np.add(s.var, s.eps, out=s.std)
-        np.sqrt(s.std, out=s.std)
-        out /= s.std
+        out = self.out[:n]
+        centre_with_batch_statistics(x, batch.p, s.mean, s.var, out, self.squares[:n])
+        s.set_scale()
+        out *= s.scale
         if self.update_stats:
-            _update_running(s, batch.weight_sum)
+            s.update_running(batch.weight_sum)
         return out
 
     def backward(self, dout, batch):
@@ -393,18 +381,22 @@ class InputNorm:
         return None
 
 
-class Generic:
+class LayerStep:
     """Any other layer, run through its own ``forward`` and ``backward``."""
 
-    def __init__(self, layer, grads):
+    def __init__(self, layer, grads, *, update_stats):
         self.layer, self.grads = layer, grads.get(id(layer), {})
         self.is_bn = isinstance(layer, BatchNorm1d)
+        self.update_stats = update_stats
 
     def forward(self, x, batch):
         """Return the layer's training-mode output, keeping its cache."""
         if self.is_bn:
             out, self.cache = self.layer.forward(
-                x, training=True, sample_weight=batch.sample_weight
+                x,
+                training=True,
+                sample_weight=batch.sample_weight,
+                update_running=self.update_stats,
             )
         else:
             out, self.cache = self.layer.forward(x, training=True)

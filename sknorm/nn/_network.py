@@ -1,8 +1,11 @@
-"""Sequential: a chain of layers, its flat parameter vector and precise BN.
+"""Sequential: a chain of layers and its parameters, as arrays or one vector.
 
-The network holds no training logic: estimators drive ``forward``/``backward``
-and hand ``parameters()`` to an optimizer, or use the flat ``get_flat_params``/
-``set_flat_params``/``pack_grads`` trio with scipy's L-BFGS.
+A container: it runs the layers forward and backward (the reference path,
+checked by finite differences; training runs the fused
+:class:`~sknorm.nn.Trainer`, which compiles the same layers), predicts layer
+by layer, and exposes the parameters as a list, as views of one flat vector
+(:meth:`Sequential.flat_parameters`) or as float64 copies, and its whole
+state as a snapshot.
 """
 
 import copy
@@ -10,7 +13,7 @@ import copy
 import numpy as np
 
 from sknorm.nn._flat import flat_base, flat_views
-from sknorm.nn._layers import BatchNorm1d, Linear, ReLU
+from sknorm.nn._layers import BatchNorm1d, Linear
 
 __all__ = ["Sequential"]
 
@@ -19,9 +22,8 @@ class Sequential:
     """A chain of layers applied one after the other.
 
     It runs the layers forward and backward, passes ``sample_weight`` to the
-    BatchNorm1d layers, exposes the parameters as a list (for the stochastic
-    optimizers) or as one float64 vector (for L-BFGS), and calibrates the
-    BatchNorm1d statistics on a whole data set. It holds no training logic.
+    BatchNorm1d layers, and exposes the parameters as a list (for the
+    optimizers) or as one vector. It holds no training logic.
 
     Parameters
     ----------
@@ -263,81 +265,35 @@ class Sequential:
         """
         return _concatenate_float64(self.flat_grads(grads_list))
 
-    def compute_population_statistics(self, x, sample_weight=None, *, chunk_size=1024):
-        """Set every BatchNorm1d's buffers to statistics of its input over ``x``.
-
-        This is "precise BN": the BN layers are calibrated from the first to
-        the last, each on the output of the layers below it run in inference
-        mode, so a layer sees the inputs normalized with the *new* statistics
-        of the layers below. The mean and the biased variance are weighted by
-        ``sample_weight``; the biased variance is what full-batch training
-        normalizes with. Data are streamed in chunks so memory stays bounded.
-
-        Parameters
-        ----------
-        x : ndarray of shape (n_samples, n_features)
-            Data, typically the whole training set.
-        sample_weight : array-like of shape (n_samples,) or None, default=None
-            Row weights; rows of zero weight are ignored.
-        chunk_size : int, default=1024
-            Number of rows propagated at once: the extra memory is a few
-            buffers of ``chunk_size`` rows by the layers' width.
+    def snapshot(self):
+        """Copy every parameter and buffer, to put back with :meth:`restore`.
 
         Returns
         -------
-        self : Sequential
-            The network, with updated BatchNorm1d buffers.
+        list of tuple of dict
+            ``(params, buffers)`` copies, one pair per layer.
         """
-        if chunk_size < 1:
-            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}.")
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != (x.shape[0],):
-                raise ValueError(
-                    f"sample_weight must have shape ({x.shape[0]},), "
-                    f"got {sample_weight.shape}."
-                )
-        for i, layer in enumerate(self.layers):
-            if isinstance(layer, BatchNorm1d):
-                mean, var = self._input_moments(i, x, sample_weight, chunk_size)
-                layer.set_statistics(mean, var)
-        return self
-
-    def _input_moments(self, i, x, sample_weight, chunk_size):
-        """Weighted mean and biased variance of the input of ``layers[i]``."""
-        below = _inference_layers(self.layers[:i])
-        weight_sum, mean, m2 = 0.0, 0.0, 0.0
-        work = _ChunkBuffers()
-        for start in range(0, x.shape[0], chunk_size):
-            rows = slice(start, start + chunk_size)
-            w = None if sample_weight is None else sample_weight[rows]
-            chunk_weight = x[rows].shape[0] if w is None else float(w.sum())
-            if chunk_weight == 0:
-                continue
-            h, owned = _forward_chunk(below, x[rows], work)
-            # Two passes per chunk in the network's dtype (a float32 sum of
-            # chunk_size terms is accurate to about 1e-6), merged across
-            # chunks in float64.
-            centred = h if owned else work.get("c", h.shape, h.dtype)
-            weights = work.ones(h.shape[0], h.dtype) if w is None else w.astype(h.dtype)
-            chunk_mean = (weights @ h) / chunk_weight
-            np.subtract(h, chunk_mean, out=centred)
-            centred *= centred
-            chunk_mean = chunk_mean.astype(np.float64)
-            chunk_m2 = (weights @ centred).astype(np.float64)
-            # Chan et al.'s pairwise merge: stable where sum(x**2) - n*mean**2
-            # would cancel catastrophically.
-            delta = chunk_mean - mean
-            new_weight_sum = weight_sum + chunk_weight
-            mean = mean + delta * (chunk_weight / new_weight_sum)
-            m2 = m2 + chunk_m2 + delta**2 * (weight_sum * chunk_weight / new_weight_sum)
-            weight_sum = new_weight_sum
-        if not weight_sum > 0:
-            raise ValueError(
-                "compute_population_statistics needs a positive sample_weight "
-                f"sum, got {weight_sum}."
+        return [
+            (
+                {key: value.copy() for key, value in layer.params.items()},
+                {key: value.copy() for key, value in layer.buffers.items()},
             )
-        return mean, m2 / weight_sum
+            for layer in self.layers
+        ]
+
+    def restore(self, snapshot):
+        """Write a :meth:`snapshot` back into the layers' arrays, in place.
+
+        Parameters
+        ----------
+        snapshot : list of tuple of dict
+            Output of :meth:`snapshot` on this network.
+        """
+        for layer, (params, buffers) in zip(self.layers, snapshot, strict=True):
+            for key, value in params.items():
+                layer.params[key][...] = value
+            for key, value in buffers.items():
+                layer.buffers[key][...] = value
 
     def copy(self):
         """Return a deep copy of the network.
@@ -352,67 +308,6 @@ class Sequential:
     def __repr__(self):
         names = ", ".join(type(layer).__name__ for layer in self.layers)
         return f"Sequential([{names}])"
-
-
-class _ChunkBuffers:
-    """Work arrays reused from one chunk to the next, keyed by role."""
-
-    def __init__(self):
-        self._arrays = {}
-
-    def get(self, key, shape, dtype):
-        """Return an uninitialized array of ``shape`` for ``key``."""
-        array = self._arrays.get(key)
-        if array is None or array.shape[1:] != shape[1:] or array.shape[0] < shape[0]:
-            array = self._arrays[key] = np.empty(shape, dtype=dtype)
-        return array[: shape[0]]
-
-    def ones(self, n, dtype):
-        """Return a vector of ``n`` ones (for column sums as products)."""
-        ones = self.get(("ones", dtype), (n,), dtype)
-        ones[...] = 1.0
-        return ones
-
-
-def _inference_layers(layers):
-    """Return ``layers`` with BatchNorm1d folded into the Linears, if possible.
-
-    In inference a BatchNorm1d is an affine map, so a folded prefix computes
-    the same outputs with fewer passes over the data; a network that cannot
-    be folded runs layer by layer.
-    """
-    # Imported here: the folding module builds on this one.
-    from sknorm.nn._folding import fold_batchnorm
-
-    try:
-        return fold_batchnorm(Sequential(layers)).layers
-    except ValueError:
-        return layers
-
-
-def _forward_chunk(layers, h, work):
-    """Run ``layers`` in inference mode on ``h``; Linear and ReLU in place.
-
-    Outputs go to buffers of ``work`` reused across chunks; ``h`` itself (the
-    caller's data) is never written. Returns ``(out, owned)``, ``owned`` when
-    ``out`` is such a buffer (free to overwrite).
-    """
-    owned = False
-    for j, layer in enumerate(layers):
-        if isinstance(layer, Linear):
-            weight = layer.params["weight"]
-            dtype = np.result_type(h.dtype, weight.dtype)
-            out = work.get(j, (h.shape[0], layer.n_out), dtype)
-            h = np.matmul(h, weight, out=out)
-            if "bias" in layer.params:
-                h += layer.params["bias"]
-            owned = True
-        elif isinstance(layer, ReLU) and owned:
-            np.maximum(h, 0, out=h)
-        else:
-            h, _ = layer.forward(h, training=False)
-            owned = False
-    return h, owned
 
 
 def _concatenate_float64(arrays):

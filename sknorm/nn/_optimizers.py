@@ -146,6 +146,15 @@ class _BaseOptimizer:
         ):
             param += step
 
+    @property
+    def epoch_learning_rate(self):
+        """The rate an epoch runs at, before any end-of-epoch schedule update.
+
+        SGD's ``learning_rate``; for Adam the base rate, not the bias-corrected
+        step size of its last step.
+        """
+        return self.learning_rate
+
     def iteration_ends(self, time_step):
         """Update the learning rate at the end of an epoch (no-op here).
 
@@ -332,9 +341,11 @@ class Adam(_BaseOptimizer):
         Decay rate of the second-moment estimate, in ``[0, 1)``.
     epsilon : float, default=1e-8
         Added to the denominator for numerical stability.
-    lr_schedule : {"constant", "adaptive"}, default="constant"
+    lr_schedule : {"constant", "adaptive", "invscaling"}, default="constant"
         "adaptive" divides the base step size by 5 in ``trigger_stopping``
         until it falls to ``1e-6`` (scikit-learn applies this to SGD only).
+        "invscaling" is accepted and behaves as "constant", as scikit-learn's
+        Adam ignores ``learning_rate`` (its schedules are SGD's).
 
     Attributes
     ----------
@@ -372,10 +383,9 @@ class Adam(_BaseOptimizer):
         lr_schedule="constant",
     ):
         super().__init__(params, learning_rate_init)
-        if lr_schedule not in ("constant", "adaptive"):
+        if lr_schedule not in _LR_SCHEDULES:
             raise ValueError(
-                f"Adam's lr_schedule must be 'constant' or 'adaptive', got "
-                f"{lr_schedule!r}."
+                f"lr_schedule must be one of {_LR_SCHEDULES}, got {lr_schedule!r}."
             )
         self.lr_schedule = lr_schedule
         self.base_learning_rate = float(learning_rate_init)
@@ -383,6 +393,11 @@ class Adam(_BaseOptimizer):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.t = 0
+
+    @property
+    def epoch_learning_rate(self):
+        """The base rate (before bias correction) the current epoch runs at."""
+        return self.base_learning_rate
 
     def step(self, grads):
         """Apply one update to every parameter in place.

@@ -1,46 +1,46 @@
-"""Trainer: a Sequential's training step with fused layers and reused buffers.
+"""Trainer: the production training step of a Sequential, and its optimizer.
 
 A mini-batch step of a small MLP spends most of its time in NumPy call
 overhead and allocations, not in arithmetic. :class:`Trainer` compiles a
-:class:`~sknorm.nn.Sequential` once per fit into blocks that each own
-preallocated work buffers, and writes every gradient into one vector laid
-out like :meth:`Sequential.flat_parameters`, ready for a whole-vector
-optimizer step.
+:class:`~sknorm.nn.Sequential` once per fit into blocks
+(:mod:`sknorm.nn._fused`) that each own preallocated work buffers, and writes
+every gradient into one vector laid out like the parameter vector it owns
+(:meth:`Sequential.flat_parameters`); its optimizer updates that vector in a
+few whole-vector operations.
 
-``Linear -> [BatchNorm1d] -> [activation]`` runs as one block: batch
-statistics are matrix-vector products, the BN scale folds into the weights
-of the backward matrix products, and ReLU works in place. Any other layer
-(Dropout, a BatchNorm1d after an activation) runs through its own
-``forward``/``backward``, so every network trains, only faster when it is
-made of the common blocks. The layers' protocol is unchanged, and inference
-(``Sequential.predict``) never touches these buffers: a Trainer belongs to
-one fit and is not shared between threads.
+Two paths compute the same gradients: the layers' own ``forward``/
+``backward`` through :class:`Sequential` is the *reference*, checked by
+finite differences (``tests/nn/test_layers.py``, ``test_network.py``); this
+Trainer is the *production* step, checked against the reference
+(``tests/nn/test_trainer.py``, ``test_fused.py``). Both call the batch-norm
+functions of :mod:`sknorm.nn._batchnorm`. Inference never touches these
+buffers: a Trainer belongs to one fit and is not shared between threads.
 """
 
 import itertools
+import math
 
 import numpy as np
 
-from sknorm.nn._activations import ACTIVATIONS
+from sknorm.nn._batchnorm import BatchNorm1d, batch_probabilities, check_batch_rows
 from sknorm.nn._flat import flat_views
 from sknorm.nn._fused import (
+    AugmentedLinear,
     Batch,
-    BiasedDense,
-    Dense,
-    Generic,
-    InputNorm,
-    NarrowInputNorm,
+    CovarianceLinearBN,
+    InputStandardize,
+    LayerStep,
+    LinearBNAct,
 )
-from sknorm.nn._layers import BatchNorm1d, Linear, batch_probabilities
+from sknorm.nn._layers import Linear
+from sknorm.nn._layout import split_stages
 from sknorm.nn._losses import LOSSES, squared_error
 
 __all__ = ["Trainer"]
 
-_ACTIVATION_TYPES = tuple(ACTIVATIONS.values())
-
 
 class Trainer:
-    """Loss and flat gradient of a Sequential on mini-batches, without allocations.
+    """Loss, flat gradient and optimizer step of a Sequential, without allocations.
 
     Parameters
     ----------
@@ -53,8 +53,14 @@ class Trainer:
         (loss, d_raw)`` of the output of the last layer.
     max_batch : int
         Largest number of rows per batch; buffers are sized for it.
+    optimizer : SGD or Adam or None, default=None
+        Updates ``theta`` in :meth:`step`. An optimizer built on arrays that
+        have since moved (a copied or unpickled network) is pointed at the
+        network's current parameters, its state kept.
+    alpha : float, default=0.0
+        L2 strength of :meth:`objective` and :meth:`step`.
     update_running_stats : bool, default=True
-        Whether fused BatchNorm1d layers update their running statistics.
+        Whether BatchNorm1d layers update their running statistics.
         ``False`` saves a little time when they will be replaced anyway
         (population statistics computed after training).
 
@@ -64,40 +70,54 @@ class Trainer:
         The network's parameters (the storage itself).
     grad : ndarray of shape (n_params,)
         Gradient written by :meth:`loss_and_grad`, laid out like ``theta``.
+    blocks : list
+        The compiled blocks of :mod:`sknorm.nn._fused`.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sknorm.nn import Adam, BatchNorm1d, Linear, ReLU, Sequential
-    >>> from sknorm.nn._trainer import Trainer
+    >>> from sknorm.nn import Adam, Trainer
+    >>> from sknorm.nn._layout import build_mlp
     >>> rng = np.random.default_rng(0)
-    >>> layers = [Linear(3, 8, bias=False, rng=rng), BatchNorm1d(8), ReLU()]
-    >>> net = Sequential([*layers, Linear(8, 1, rng=rng)])
-    >>> trainer = Trainer(net, "squared_error", max_batch=32)
+    >>> net = build_mlp(3, 1, hidden_layer_sizes=(8,), rng=rng)
     >>> opt = Adam(net.parameters(), learning_rate_init=0.01)
+    >>> trainer = Trainer(net, "squared_error", max_batch=32, optimizer=opt)
     >>> X, Y = rng.standard_normal((32, 3)), rng.standard_normal((32, 1))
-    >>> loss = trainer.loss_and_grad(X, Y)
-    >>> opt.step(trainer.grad)
-    >>> trainer.loss_and_grad(X, Y) < loss
+    >>> loss = trainer.step(X, Y)
+    >>> trainer.objective(X, Y) < loss
     True
     """
 
-    def __init__(self, network, loss, max_batch, *, update_running_stats=True):
+    def __init__(
+        self,
+        network,
+        loss,
+        max_batch,
+        *,
+        optimizer=None,
+        alpha=0.0,
+        update_running_stats=True,
+    ):
         self.network = network
         self.theta = network.flat_parameters()
         self.grad = np.zeros_like(self.theta)
         self.dtype = self.theta.dtype
         self.max_batch = int(max_batch)
         self.loss_fn = LOSSES[loss] if isinstance(loss, str) else loss
-        grads = self._grad_views(self.grad)
+        self.alpha = alpha
+        self.optimizer = optimizer
+        params = network.parameters()
+        if optimizer is not None and any(
+            p is not q for p, q in zip(params, optimizer.params, strict=True)
+        ):
+            optimizer.rebind(params)
         self.blocks = _compile(
             network.layers,
-            grads,
+            self._grad_views(self.grad),
             self._aug_views,
             self.max_batch,
             update_running_stats,
         )
-        # Both a fused and a stand-alone BatchNorm1d need two rows.
         self._has_bn = any(isinstance(layer, BatchNorm1d) for layer in network.layers)
         # 1 on the Linear weights, 0 elsewhere: the L2 penalty in one product.
         self.weight_mask = np.zeros_like(self.theta)
@@ -108,6 +128,49 @@ class Trainer:
                 views["weight"][...] = 1.0
         self._batches, self._l2_masks, self._buffers = {}, {}, {}
         self._scratch = np.empty_like(self.theta)
+
+    def objective(self, X, Y, sample_weight=None):
+        """Return the batch's loss plus L2 penalty; ``grad`` holds its gradient.
+
+        Parameters
+        ----------
+        X, Y : ndarray
+            Batch inputs and 2-D targets.
+        sample_weight : ndarray of shape (n_rows,) or None, default=None
+            Row weights; None means weights of 1 (the fast path).
+
+        Returns
+        -------
+        loss : float
+            Data loss plus ``alpha / (2 * weight_sum) * sum(||W||^2)`` over
+            the Linear weights (scikit-learn's penalty since 1.7).
+        """
+        loss = self.loss_and_grad(X, Y, sample_weight)
+        weight_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        return loss + self.l2_penalty(self.alpha, weight_sum)
+
+    def step(self, X, Y, sample_weight=None):
+        """Take one optimizer step on a batch; return its :meth:`objective`.
+
+        A non-finite loss leaves the parameters untouched: the caller decides
+        what divergence means.
+
+        Parameters
+        ----------
+        X, Y : ndarray
+            Batch inputs and 2-D targets.
+        sample_weight : ndarray of shape (n_rows,) or None, default=None
+            Row weights; None means weights of 1.
+
+        Returns
+        -------
+        loss : float
+            The objective before the step.
+        """
+        loss = self.objective(X, Y, sample_weight)
+        if math.isfinite(loss):
+            self.optimizer.step(self.grad)
+        return loss
 
     def _grad_views(self, flat):
         """Return ``{id(layer): {key: view of flat}}`` laid out like ``theta``."""
@@ -220,11 +283,8 @@ class Trainer:
     def _new_batch(self, n):
         if n > self.max_batch:
             raise ValueError(f"Got {n} rows, more than max_batch={self.max_batch}.")
-        if n < 2 and self._has_bn:
-            raise ValueError(
-                "BatchNorm1d needs more than 1 row per batch in training, got "
-                f"n_samples={n}."
-            )
+        if self._has_bn:
+            check_batch_rows(n)
         batch = Batch()
         batch.n, batch.inv_n = n, np.array(1.0 / n, dtype=self.dtype)
         return batch
@@ -282,56 +342,46 @@ _MIN_WIDTH_BIAS_IN_PRODUCT = 16
 
 
 def _compile(layers, grads, aug_views, max_batch, update_stats):
-    """Group ``layers`` into fused and :class:`Generic` blocks."""
-    blocks, i = [], 0
-    while i < len(layers):
-        layer = layers[i]
-        if i == 0 and isinstance(layer, BatchNorm1d) and not layer.params:
-            dtype = layer.buffers["running_mean"].dtype
-            blocks.append(InputNorm(layer, max_batch, dtype, update_stats=update_stats))
-            i += 1
-            continue
-        if not isinstance(layer, Linear):
-            blocks.append(Generic(layer, grads))
-            i += 1
-            continue
-        bn = act = None
-        i += 1
-        if i < len(layers) and isinstance(layers[i], BatchNorm1d):
-            bn, i = layers[i], i + 1
-        if i < len(layers) and isinstance(layers[i], _ACTIVATION_TYPES):
-            act, i = layers[i], i + 1
-        blocks.append(
-            _dense_block(
-                layer, bn, act, grads, aug_views, max_batch, blocks, update_stats
+    """Compile the stages of ``layers`` into fused and :class:`LayerStep` blocks."""
+    blocks = []
+    for stage in split_stages(layers):
+        rest = stage.rest
+        if stage.linear is None and _is_input_standardization(rest[0]):
+            dtype = rest[0].buffers["running_mean"].dtype
+            blocks.append(
+                InputStandardize(rest[0], max_batch, dtype, update_stats=update_stats)
             )
-        )
-    # A ReLU block writes straight into the [x, 1] input of a BiasedDense.
+            rest = rest[1:]
+        if stage.linear is not None:
+            blocks.append(
+                _linear_block(stage, grads, aug_views, max_batch, blocks, update_stats)
+            )
+        blocks += [LayerStep(layer, grads, update_stats=update_stats) for layer in rest]
+    # A ReLU block writes straight into the [x, 1] input of an AugmentedLinear.
     for producer, consumer in itertools.pairwise(blocks):
-        if isinstance(consumer, BiasedDense) and getattr(producer, "relu", False):
+        if isinstance(consumer, AugmentedLinear) and getattr(producer, "relu", False):
             producer.consumer = consumer
     return blocks
 
 
-def _dense_block(layer, bn, act, grads, aug_views, max_batch, blocks, update_stats):
-    """Return the fused block for ``layer -> [bn] -> [act]``."""
-    # The first block's input is the data (or the normalized data of an
-    # InputNorm): nobody needs its gradient.
-    first = all(isinstance(block, InputNorm) for block in blocks)
-    need_dx = not first
-    if first and bn is not None and layer.n_in < layer.n_out:
-        return NarrowInputNorm(
-            layer, bn, act, grads, max_batch, update_stats=update_stats
+def _is_input_standardization(layer):
+    """Whether ``layer``, in front of the first Linear, is a BN without affine."""
+    return isinstance(layer, BatchNorm1d) and not layer.params
+
+
+def _linear_block(stage, grads, aug_views, max_batch, blocks, update_stats):
+    """Return the fused block for ``Linear -> [bn] -> [activation]``."""
+    linear, bn, act = stage.linear, stage.bn, stage.activation
+    # The first block's input is the data (or the standardized data of an
+    # InputStandardize): nobody needs its gradient.
+    first = all(isinstance(block, InputStandardize) for block in blocks)
+    if first and bn is not None and linear.n_in < linear.n_out:
+        return CovarianceLinearBN(
+            linear, bn, act, grads, max_batch, update_stats=update_stats
         )
-    aug = aug_views(layer) if bn is None else None
-    if aug is not None and layer.n_out >= _MIN_WIDTH_BIAS_IN_PRODUCT:
-        return BiasedDense(layer, act, grads, aug, max_batch, need_dx=need_dx)
-    return Dense(
-        layer,
-        bn,
-        act,
-        grads,
-        max_batch,
-        need_dx=need_dx,
-        update_stats=update_stats,
+    aug = aug_views(linear) if bn is None else None
+    if aug is not None and linear.n_out >= _MIN_WIDTH_BIAS_IN_PRODUCT:
+        return AugmentedLinear(linear, act, grads, aug, max_batch, need_dx=not first)
+    return LinearBNAct(
+        linear, bn, act, grads, max_batch, need_dx=not first, update_stats=update_stats
     )

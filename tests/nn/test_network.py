@@ -4,6 +4,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from sknorm.nn._layers import BatchNorm1d, Dropout, Linear, ReLU, Tanh
 from sknorm.nn._network import Sequential
+from sknorm.nn._population import population_statistics
 
 
 def _randomize_bn(bn, rng):
@@ -196,7 +197,7 @@ def test_sequential_population_statistics_match_direct_computation(chunk_size, w
         w[rng.permutation(53)[:10]] = 0.0
         w[14:28] = 0.0  # whole chunks of zero weight when chunk_size=7
     expected = _direct_population_stats(reference, x, w)
-    assert net.compute_population_statistics(x, w, chunk_size=chunk_size) is net
+    assert population_statistics(net, x, w, chunk_size=chunk_size) is net
     bns = [layer for layer in net.layers if isinstance(layer, BatchNorm1d)]
     assert len(bns) == len(expected) == 2
     for bn, (mean, var) in zip(bns, expected, strict=True):
@@ -210,11 +211,11 @@ def test_sequential_population_statistics_ignore_zero_weight_rows():
     net = _two_bn_net(rng)
     x = rng.standard_normal((20, 4))
     w = rng.uniform(0.5, 1.5, 20)
-    net.compute_population_statistics(x, w, chunk_size=6)
+    population_statistics(net, x, w, chunk_size=6)
     stats = [a.copy() for a in _all_arrays(net)]
     x_extra = np.vstack([x, 1e6 * rng.standard_normal((5, 4))])
     w_extra = np.concatenate([w, np.zeros(5)])
-    net.compute_population_statistics(x_extra, w_extra, chunk_size=6)
+    population_statistics(net, x_extra, w_extra, chunk_size=6)
     for a, b in zip(_all_arrays(net), stats, strict=True):
         assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
@@ -223,7 +224,7 @@ def test_sequential_population_statistics_zero_weight_sum_raises():
     """Check that all-zero sample weights raise a ValueError."""
     net = _small_net(np.random.default_rng(9))
     with pytest.raises(ValueError, match="sample_weight"):
-        net.compute_population_statistics(np.ones((4, 3)), np.zeros(4))
+        population_statistics(net, np.ones((4, 3)), np.zeros(4))
 
 
 def test_sequential_population_statistics_preserve_float32():
@@ -231,7 +232,7 @@ def test_sequential_population_statistics_preserve_float32():
     rng = np.random.default_rng(10)
     net = _small_net(rng, dtype=np.float32)
     x = rng.standard_normal((30, 3)).astype(np.float32)
-    net.compute_population_statistics(x, chunk_size=8)
+    population_statistics(net, x, chunk_size=8)
     h = net.layers[0].forward(x.astype(np.float64), training=False)[0]
     bn = net.layers[1]
     assert bn.buffers["running_var"].dtype == np.float32
@@ -301,13 +302,13 @@ def test_sequential_population_statistics_float32_accuracy():
     net = _two_bn_net(rng)
     x = rng.normal(3.0, 2.0, (5000, 4))
     reference = net.copy()
-    reference.compute_population_statistics(x)
+    population_statistics(reference, x)
     net32 = net.copy()
     for layer in net32.layers:
         for arrays in (layer.params, layer.buffers):
             for key in arrays:
                 arrays[key] = arrays[key].astype(np.float32)
-    net32.compute_population_statistics(x.astype(np.float32), chunk_size=1000)
+    population_statistics(net32, x.astype(np.float32), chunk_size=1000)
     for bn, bn32 in zip(reference.layers, net32.layers, strict=True):
         for key, value in bn.buffers.items():
             assert bn32.buffers[key].dtype == np.float32
