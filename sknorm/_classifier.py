@@ -325,7 +325,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             multiclass = self._label_binarizer.y_type_ == "multiclass"
             self.out_activation_ = "softmax" if multiclass else "logistic"
         Y = self._label_binarizer.transform(y).astype(sample_weight.dtype)
-        return Y, self._apply_class_weight(y, sample_weight, incremental)
+        return Y, self._apply_class_weight(y, sample_weight)
 
     def _check_known_classes(self, y):
         """Refuse labels outside ``classes_`` (and, with warm_start, missing ones)."""
@@ -342,7 +342,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 f"{self.classes_}. 'y' has {classes}."
             )
 
-    def _apply_class_weight(self, y, sample_weight, incremental):
+    def _apply_class_weight(self, y, sample_weight):
         if self.class_weight is None:
             return sample_weight
         if self._label_binarizer.y_type_.startswith("multilabel"):
