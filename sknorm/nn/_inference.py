@@ -15,9 +15,10 @@ from sknorm.nn._activations import ACTIVATIONS
 __all__ = ["CHUNK_ROWS", "dense_forward"]
 
 # Rows propagated at once by every chunked pass over data (prediction,
-# population statistics): a chunk's layer outputs stay in cache (65_536 rows
-# was 1.5x slower) and the extra memory of a pass over huge X stays bounded.
-CHUNK_ROWS = 4096
+# population statistics): a chunk's layer outputs stay in cache and the extra
+# memory of a pass over huge X stays small (1,024 and 4,096 rows predicted
+# 1M rows equally fast; 65,536 was 1.5x slower).
+CHUNK_ROWS = 1024
 
 
 def _hidden_inplace(name, h):
@@ -48,7 +49,7 @@ def dense_forward(X, coefs, intercepts, activation, output, *, chunk=CHUNK_ROWS)
         Hidden activation, a key of :data:`ACTIVATIONS`.
     output : callable
         Output activation applied to the last layer (may return its input).
-    chunk : int, default=4096
+    chunk : int, default=CHUNK_ROWS
         Rows propagated at once.
 
     Returns
