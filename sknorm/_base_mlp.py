@@ -321,7 +321,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         def usable():
             self._finalize(X, sample_weight, incremental)
             with np.errstate(all="ignore"):
-                out = self._forward_fast(X)
+                out = self._dense_forward(X)
             return bool(np.isfinite(out.min()) and np.isfinite(out.max()))
 
         return Hooks(
@@ -424,7 +424,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         return coefs, intercepts
 
     # --------------------------------------------------------------- predict
-    def _forward_fast(self, X):
+    def _dense_forward(self, X):
         """Output-layer predictions of the folded network (thread-safe, chunked)."""
         output = OUTPUT_ACTIVATIONS[self.out_activation_]
         return dense_forward(
@@ -439,7 +439,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         """Validate X and return the output layer, refusing overflowed values."""
         check_is_fitted(self)
         X = validate_numeric_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        out = self._forward_fast(X)
+        out = self._dense_forward(X)
         # min/max propagate NaN and allocate nothing of X's size.
         if not (np.isfinite(out.min()) and np.isfinite(out.max())):
             largest = max(float(X.max()), -float(X.min()))

@@ -157,9 +157,14 @@ def test_trainer_reuses_buffers_across_batch_sizes():
         assert_allclose(trainer.grad, grad, rtol=1e-10, atol=1e-13)
 
 
-def test_trainer_skips_running_statistics_on_request():
-    """Check that update_running_stats=False leaves the BN buffers untouched."""
-    net = _net((3, 8, 8, 1), batch_norm="before", activation="relu")
+@pytest.mark.parametrize("batch_norm", ["before", "after"])
+def test_trainer_skips_running_statistics_on_request(batch_norm):
+    """Check that update_running_stats=False leaves the BN buffers untouched.
+
+    With BN after the activation the layer itself runs (a LayerStep block),
+    so this also checks that the layer honours the switch.
+    """
+    net = _net((3, 8, 8, 1), batch_norm=batch_norm, activation="relu")
     before = [a.copy() for layer in net.layers for a in layer.buffers.values()]
     X, Y, _ = _data(3, 1, "squared_error")
     Trainer(net, "squared_error", 24, update_running_stats=False).loss_and_grad(X, Y)
