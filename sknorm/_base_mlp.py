@@ -44,6 +44,10 @@ from sknorm.nn._optimizers import SGD, Adam
 from sknorm.nn._population import population_statistics
 from sknorm.nn._trainer import Trainer
 
+# early_stopping="auto" holds out validation rows from this many training rows
+# on: below, a tenth of the rows is too few to score epochs reliably.
+EARLY_STOPPING_MIN_ROWS = 1000
+
 
 class BaseMLP(CallbackSupportMixin, BaseEstimator):
     """Base class for the batch-normalized MLP estimators; not for direct use."""
@@ -91,6 +95,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
                 momentum=self.momentum,
                 nesterov=self.nesterovs_momentum,
                 power_t=self.power_t,
+                n_epochs=self.max_iter,
             )
         return Adam(
             params,
@@ -99,6 +104,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             beta_2=self.beta_2,
             epsilon=self.epsilon,
             lr_schedule=self.learning_rate,
+            n_epochs=self.max_iter,
         )
 
     def _check_partial_fit(self):
@@ -113,7 +119,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
                 "partial_fit is only available for stochastic optimizers. "
                 f"{self.solver} is not stochastic."
             )
-        if self.early_stopping:
+        if self.early_stopping is True:
             raise AttributeError(
                 "partial_fit is not available with early_stopping=True: one chunk "
                 "cannot provide a held-out validation set."
@@ -207,9 +213,19 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         if self.solver != "lbfgs":
             self.loss_curve_ = []
             self._no_improvement_count = 0
-            self.validation_scores_ = [] if self.early_stopping else None
-            self.best_validation_score_ = -np.inf if self.early_stopping else None
-            self.best_loss_ = None if self.early_stopping else np.inf
+            self._reset_stopping(early_stopping=False)
+
+    def _early_stopping_on(self, n_samples, incremental):
+        """Resolve ``early_stopping`` ('auto': enough rows, never in partial_fit)."""
+        if self.early_stopping == "auto":
+            return not incremental and n_samples >= EARLY_STOPPING_MIN_ROWS
+        return bool(self.early_stopping)
+
+    def _reset_stopping(self, *, early_stopping):
+        """Set the stopping bookkeeping of scikit-learn's MLP for this mode."""
+        self.validation_scores_ = [] if early_stopping else None
+        self.best_validation_score_ = -np.inf if early_stopping else None
+        self.best_loss_ = None if early_stopping else np.inf
 
     # ------------------------------------------------------------ solvers
     def _fit_lbfgs(self, X, Y, sample_weight, tasks):
@@ -263,7 +279,11 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
         valid = None
-        if self.early_stopping:
+        early_stopping = self._early_stopping_on(X.shape[0], incremental)
+        if early_stopping != (self.validation_scores_ is not None):
+            # The first fit, or a warm start whose mode 'auto' resolves anew.
+            self._reset_stopping(early_stopping=early_stopping)
+        if early_stopping:
             train_idx, (X, Y, sample_weight), valid = hold_out(
                 X,
                 Y,
@@ -282,6 +302,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             batch_size + 1,
             optimizer=self._optimizer,
             alpha=self.alpha,
+            weight_decay=self.weight_decay,
             update_running_stats=not self._uses_population_stats(incremental)
             or valid is not None,
         )
@@ -308,7 +329,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             )
         finally:
             self._store_progress(progress)
-        if self.early_stopping:
+        if early_stopping:
             self.network_.restore(self._best_state)
         self._finalize(X, sample_weight, incremental)
 

@@ -129,6 +129,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         bn_epsilon=1e-5,
         bn_stats="population",
         dropout=0.0,
+        weight_decay=0.0,
         weight_init="glorot",
         validation_split="random",
         bn_input=False,
@@ -163,6 +164,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.bn_epsilon = bn_epsilon
         self.bn_stats = bn_stats
         self.dropout = dropout
+        self.weight_decay = weight_decay
         self.weight_init = weight_init
         self.validation_split = validation_split
         self.bn_input = bn_input

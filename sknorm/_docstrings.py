@@ -34,12 +34,15 @@ default='relu'
         200 on the Greensboro weather tasks (see the README's "Changed
         defaults").
 
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='adaptive'
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'}, \
+default='adaptive'
         Learning-rate schedule. ``'adaptive'`` divides the step size by 5 each
         time the loss (or validation score) stalls for ``n_iter_no_change``
         epochs, until it falls to 1e-6, for 'sgd' *and* 'adam' (scikit-learn
         applies it to 'sgd' only, and defaults to 'constant').
-        ``'invscaling'`` applies to 'sgd' only.
+        ``'cosine'`` (an addition) decays the rate from ``learning_rate_init``
+        along half a cosine over ``max_iter`` epochs. ``'invscaling'``
+        applies to 'sgd' only.
 
     learning_rate_init : float, default=0.02
         Initial learning rate ('sgd', 'adam'); scikit-learn's default is 0.001.
@@ -77,10 +80,12 @@ default='relu'
     nesterovs_momentum : bool, default=True
         Use Nesterov's momentum with 'sgd'.
 
-    early_stopping : bool, default=False
+    early_stopping : bool or 'auto', default=False
         Hold out ``validation_fraction`` of the rows and stop when the
         validation score stops improving; the best weights *and* their batch-norm
-        statistics are restored. ``partial_fit`` is unavailable with it.
+        statistics are restored. ``'auto'`` does so when the training set has
+        at least ``EARLY_STOPPING_MIN_ROWS`` rows and never in ``partial_fit``;
+        ``partial_fit`` is unavailable with ``True``.
 
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
@@ -125,6 +130,14 @@ default='relu'
 
     dropout : float, default=0.0
         Inverted-dropout rate after each hidden layer, active only in training.
+
+    weight_decay : float, default=0.0
+        Decoupled weight decay ('sgd', 'adam'; AdamW's, Loshchilov & Hutter
+        2019): after every step the linear weights shrink by the factor
+        ``1 - learning_rate * weight_decay``, with the epoch's scheduled rate.
+        Unlike ``alpha`` it is not part of the gradient, so Adam's
+        per-parameter step sizes do not undo it. Biases and batch-norm
+        parameters do not decay.
 
     weight_init : {'glorot', 'he'}, default='glorot'
         Uniform initialization: scikit-learn's Glorot bound

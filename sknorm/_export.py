@@ -73,6 +73,11 @@ def to_sklearn_mlp(est):
         )
     params = {name: getattr(est, name) for name in _SKLEARN_PARAMS}
     params["hidden_layer_sizes"] = tuple(est._hidden_sizes())
+    # Settings scikit-learn's MLP does not know, as their nearest equivalent
+    # (they only matter if the exported model is refitted).
+    params["early_stopping"] = getattr(est, "validation_scores_", None) is not None
+    if params["learning_rate"] == "cosine":
+        params["learning_rate"] = "constant"
     if hasattr(est, "classes_"):
         sk = SkMLPClassifier(**params)
         sk.classes_ = est.classes_

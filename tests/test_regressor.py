@@ -290,6 +290,23 @@ def test_regressor_partial_fit_absent_with_lbfgs():
         getattr(reg, "partial_fit")  # noqa: B009
 
 
+def test_regressor_early_stopping_auto_depends_on_rows():
+    """Check 'auto': a validation split from 1,000 rows on, not below nor streamed."""
+    X, y = _smooth_data(1200)
+    settings = {"early_stopping": "auto", "max_iter": 3, **FAST}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        large = MLPRegressor(**settings).fit(X, y)
+        small = MLPRegressor(**settings).fit(X[:999], y[:999])
+        streamed = MLPRegressor(**settings).partial_fit(X, y)
+    assert len(large.validation_scores_) == large.n_iter_
+    assert np.isfinite(large.best_validation_score_)
+    assert small.validation_scores_ is None
+    assert streamed.validation_scores_ is None
+    assert large.to_sklearn().early_stopping
+    assert not small.to_sklearn().early_stopping
+
+
 def test_regressor_partial_fit_absent_with_early_stopping():
     """Check that partial_fit is hidden with early_stopping=True."""
     X, y = _smooth_data(60)

@@ -20,7 +20,7 @@ import numpy as np
 
 from sknorm.nn._flat import flat_base, flat_views
 
-_LR_SCHEDULES = ("constant", "adaptive", "invscaling")
+_LR_SCHEDULES = ("constant", "adaptive", "invscaling", "cosine")
 
 
 class _BaseOptimizer:
@@ -146,23 +146,34 @@ class _BaseOptimizer:
         ):
             param += step
 
+    # The attribute holding the rate that schedules change: SGD's
+    # ``learning_rate``; Adam's base rate (its ``learning_rate`` is the
+    # bias-corrected step size of the last step).
+    _rate_name = "learning_rate"
+
     @property
     def epoch_learning_rate(self):
-        """The rate an epoch runs at, before any end-of-epoch schedule update.
-
-        SGD's ``learning_rate``; for Adam the base rate, not the bias-corrected
-        step size of its last step.
-        """
-        return self.learning_rate
+        """The rate an epoch runs at, before any end-of-epoch schedule update."""
+        return getattr(self, self._rate_name)
 
     def iteration_ends(self, time_step):
-        """Update the learning rate at the end of an epoch (no-op here).
+        """Apply the "cosine" schedule at the end of an epoch.
+
+        After epoch ``e`` of ``n_epochs``, the rate becomes
+        ``learning_rate_init * (1 + cos(pi * e / n_epochs)) / 2``: a smooth
+        decay that reaches a small rate in the last epoch.
 
         Parameters
         ----------
         time_step : int
             Number of training samples seen so far.
         """
+        if self.lr_schedule != "cosine":
+            return
+        self.epochs_done = getattr(self, "epochs_done", 0) + 1
+        progress = min(self.epochs_done, self.n_epochs) / self.n_epochs
+        factor = 0.5 * (1.0 + math.cos(math.pi * progress))
+        setattr(self, self._rate_name, float(self.learning_rate_init) * factor)
 
     def trigger_stopping(self, msg="", verbose=False):
         """Decide whether training should stop after a stall; always yes here.
@@ -183,17 +194,17 @@ class _BaseOptimizer:
             print(msg + " Stopping.")
         return True
 
-    def _shrink_or_stop(self, rate_name, msg, verbose):
-        """Divide the rate ``rate_name`` by 5, or stop once it is <= 1e-6.
+    def _shrink_or_stop(self, msg, verbose):
+        """Divide the scheduled rate by 5, or stop once it is <= 1e-6.
 
         scikit-learn's "adaptive" rule; returns True when training should stop.
         """
-        rate = getattr(self, rate_name)
+        rate = getattr(self, self._rate_name)
         if rate <= 1e-6:
             if verbose:
                 print(msg + " Learning rate too small. Stopping.")
             return True
-        setattr(self, rate_name, rate / 5.0)
+        setattr(self, self._rate_name, rate / 5.0)
         if verbose:
             print(msg + f" Setting learning rate to {rate / 5.0:f}")
         return False
@@ -211,16 +222,20 @@ class SGD(_BaseOptimizer):
         Arrays updated in place by ``step``.
     learning_rate_init : float, default=0.1
         Initial learning rate.
-    lr_schedule : {"constant", "adaptive", "invscaling"}, default="constant"
+    lr_schedule : {"constant", "adaptive", "invscaling", "cosine"}, \
+default="constant"
         "invscaling" sets ``learning_rate_init / (t + 1) ** power_t`` in
         ``iteration_ends``; "adaptive" divides the rate by 5 in
-        ``trigger_stopping`` until it falls to ``1e-6``.
+        ``trigger_stopping`` until it falls to ``1e-6``; "cosine" decays the
+        rate over ``n_epochs`` epochs (see ``iteration_ends``).
     momentum : float, default=0.9
         Momentum coefficient, at least 0.
     nesterov : bool, default=True
         Whether to use Nesterov's momentum.
     power_t : float, default=0.5
         Exponent of the "invscaling" schedule.
+    n_epochs : int, default=200
+        Length of the "cosine" schedule, in epochs.
 
     Attributes
     ----------
@@ -253,6 +268,7 @@ class SGD(_BaseOptimizer):
         momentum=0.9,
         nesterov=True,
         power_t=0.5,
+        n_epochs=200,
     ):
         super().__init__(params, learning_rate_init)
         if lr_schedule not in _LR_SCHEDULES:
@@ -264,6 +280,7 @@ class SGD(_BaseOptimizer):
         self.momentum = momentum
         self.nesterov = nesterov
         self.power_t = power_t
+        self.n_epochs = n_epochs
 
     def step(self, grads):
         """Apply one update to every parameter in place.
@@ -288,7 +305,7 @@ class SGD(_BaseOptimizer):
             self._apply(velocity)
 
     def iteration_ends(self, time_step):
-        """Apply the "invscaling" schedule at the end of an epoch.
+        """Apply the "invscaling" or "cosine" schedule at the end of an epoch.
 
         Parameters
         ----------
@@ -299,6 +316,7 @@ class SGD(_BaseOptimizer):
             self.learning_rate = (
                 float(self.learning_rate_init) / (time_step + 1) ** self.power_t
             )
+        super().iteration_ends(time_step)
 
     def trigger_stopping(self, msg="", verbose=False):
         """Decide whether to stop after a stall, shrinking the rate if adaptive.
@@ -318,7 +336,7 @@ class SGD(_BaseOptimizer):
         """
         if self.lr_schedule != "adaptive":
             return super().trigger_stopping(msg, verbose)
-        return self._shrink_or_stop("learning_rate", msg, verbose)
+        return self._shrink_or_stop(msg, verbose)
 
 
 class Adam(_BaseOptimizer):
@@ -341,11 +359,15 @@ class Adam(_BaseOptimizer):
         Decay rate of the second-moment estimate, in ``[0, 1)``.
     epsilon : float, default=1e-8
         Added to the denominator for numerical stability.
-    lr_schedule : {"constant", "adaptive", "invscaling"}, default="constant"
+    lr_schedule : {"constant", "adaptive", "invscaling", "cosine"}, \
+default="constant"
         "adaptive" divides the base step size by 5 in ``trigger_stopping``
-        until it falls to ``1e-6`` (scikit-learn applies this to SGD only).
+        until it falls to ``1e-6`` (scikit-learn applies this to SGD only);
+        "cosine" decays it over ``n_epochs`` epochs (see ``iteration_ends``).
         "invscaling" is accepted and behaves as "constant", as scikit-learn's
         Adam ignores ``learning_rate`` (its schedules are SGD's).
+    n_epochs : int, default=200
+        Length of the "cosine" schedule, in epochs.
 
     Attributes
     ----------
@@ -381,6 +403,7 @@ class Adam(_BaseOptimizer):
         beta_2=0.999,
         epsilon=1e-8,
         lr_schedule="constant",
+        n_epochs=200,
     ):
         super().__init__(params, learning_rate_init)
         if lr_schedule not in _LR_SCHEDULES:
@@ -392,12 +415,10 @@ class Adam(_BaseOptimizer):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
+        self.n_epochs = n_epochs
         self.t = 0
 
-    @property
-    def epoch_learning_rate(self):
-        """The base rate (before bias correction) the current epoch runs at."""
-        return self.base_learning_rate
+    _rate_name = "base_learning_rate"
 
     def step(self, grads):
         """Apply one update to every parameter in place.
@@ -469,4 +490,4 @@ class Adam(_BaseOptimizer):
         """
         if self.lr_schedule != "adaptive":
             return super().trigger_stopping(msg, verbose)
-        return self._shrink_or_stop("base_learning_rate", msg, verbose)
+        return self._shrink_or_stop(msg, verbose)

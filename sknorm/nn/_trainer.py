@@ -59,6 +59,12 @@ class Trainer:
         network's current parameters, its state kept.
     alpha : float, default=0.0
         L2 strength of :meth:`objective` and :meth:`step`.
+    weight_decay : float, default=0.0
+        Decoupled weight decay of :meth:`step` (AdamW, Loshchilov & Hutter):
+        after each optimizer step the Linear weights shrink by the factor
+        ``1 - epoch_learning_rate * weight_decay``. Unlike ``alpha`` it is not
+        part of the gradient, so Adam's per-parameter scaling does not weaken
+        it on rarely-updated weights.
     update_running_stats : bool, default=True
         Whether BatchNorm1d layers update their running statistics.
         ``False`` saves a little time when they will be replaced anyway
@@ -96,6 +102,7 @@ class Trainer:
         *,
         optimizer=None,
         alpha=0.0,
+        weight_decay=0.0,
         update_running_stats=True,
     ):
         self.network = network
@@ -105,6 +112,7 @@ class Trainer:
         self.max_batch = int(max_batch)
         self.loss_fn = LOSSES[loss] if isinstance(loss, str) else loss
         self.alpha = alpha
+        self.weight_decay = float(weight_decay)
         self.optimizer = optimizer
         params = network.parameters()
         if optimizer is not None and any(
@@ -170,6 +178,12 @@ class Trainer:
         loss = self.objective(X, Y, sample_weight)
         if math.isfinite(loss):
             self.optimizer.step(self.grad)
+            if self.weight_decay:
+                rate = self.optimizer.epoch_learning_rate * self.weight_decay
+                decay = np.multiply(
+                    self.theta, self._scaled_mask(rate), out=self._scratch
+                )
+                self.theta -= decay
         return loss
 
     def _grad_views(self, flat):
@@ -303,6 +317,15 @@ class Trainer:
         d_raw = np.multiply(diff, 1.0 / (n * k), out=self._rows("d_raw", n, k))
         return 0.5 * float(np.vdot(d_raw, diff)), d_raw
 
+    def _scaled_mask(self, scale):
+        """Return ``weight_mask * scale``, cached: most batches share a scale."""
+        scaled_mask = self._l2_masks.get(scale)
+        if scaled_mask is None:
+            if len(self._l2_masks) > 8:
+                self._l2_masks.clear()
+            scaled_mask = self._l2_masks[scale] = self.weight_mask * scale
+        return scaled_mask
+
     def l2_penalty(self, alpha, weight_sum):
         """Add scikit-learn's L2 term to ``grad``; return its value.
 
@@ -323,14 +346,9 @@ class Trainer:
         """
         if alpha == 0:
             return 0.0
-        scale = float(alpha) / weight_sum
-        # The mask times the scale is the same for every full batch: cached.
-        scaled_mask = self._l2_masks.get(scale)
-        if scaled_mask is None:
-            if len(self._l2_masks) > 8:
-                self._l2_masks.clear()
-            scaled_mask = self._l2_masks[scale] = self.weight_mask * scale
-        weights = np.multiply(self.theta, scaled_mask, out=self._scratch)
+        weights = np.multiply(
+            self.theta, self._scaled_mask(float(alpha) / weight_sum), out=self._scratch
+        )
         penalty = float(np.dot(weights, self.theta))
         self.grad += weights
         return 0.5 * penalty

@@ -94,6 +94,20 @@ def test_sgd_iteration_ends_schedules(lr_schedule, expected):
     assert opt.learning_rate == pytest.approx(expected, rel=1e-14)
 
 
+@pytest.mark.parametrize("optimizer", [SGD, Adam])
+def test_cosine_schedule_decays_over_n_epochs(optimizer):
+    """Check the half-cosine rate after each epoch, and that it stays put after."""
+    opt = optimizer(
+        make_params(), learning_rate_init=0.1, lr_schedule="cosine", n_epochs=4
+    )
+    rates = [opt.epoch_learning_rate]
+    for epoch in range(5):
+        opt.iteration_ends(epoch)
+        rates.append(opt.epoch_learning_rate)
+    expected = [0.1 * (1 + np.cos(np.pi * min(e, 4) / 4)) / 2 for e in range(6)]
+    assert_allclose(rates, expected, rtol=1e-14, atol=1e-17)
+
+
 def test_sgd_trigger_stopping_adaptive(capsys):
     """Check that adaptive SGD divides the rate by 5 until it is <= 1e-6."""
     opt = SGD(make_params(), learning_rate_init=0.1, lr_schedule="adaptive")

@@ -252,3 +252,33 @@ def test_trainer_parameters_are_views_of_theta():
     trainer.theta[...] = 0.5
     assert all((param == 0.5).all() for param in net.parameters())
     assert trainer.grad.shape == trainer.theta.shape
+
+
+def test_trainer_weight_decay_is_decoupled():
+    """Check that a step with weight_decay is the plain step, then W *= 1 - lr * wd.
+
+    Only Linear weights decay; biases and batch-norm parameters do not.
+    """
+    from sknorm.nn import Adam
+
+    net = _net((3, 8, 1), batch_norm="before", activation="relu")
+    twin = net.copy()
+    X, Y, _ = _data(3, 1, "squared_error", n_rows=8)
+    decayed = Trainer(
+        net,
+        "squared_error",
+        8,
+        optimizer=Adam(net.parameters(), learning_rate_init=0.05),
+        weight_decay=0.1,
+    )
+    plain = Trainer(
+        twin,
+        "squared_error",
+        8,
+        optimizer=Adam(twin.parameters(), learning_rate_init=0.05),
+    )
+    decayed.step(X, Y)
+    plain.step(X, Y)
+    expected = plain.theta * (1 - 0.05 * 0.1 * plain.weight_mask)
+    assert_allclose(decayed.theta, expected, rtol=1e-14)
+    assert plain.weight_mask.sum() < plain.theta.size  # some parameters kept
