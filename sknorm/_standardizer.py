@@ -7,22 +7,30 @@ a batch, Chan et al.'s merge across ``partial_fit`` calls) live in
 ``standardization_stats`` is re-exported here for convenience.
 """
 
+from numbers import Real
 from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_array
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.sparsefuncs import inplace_column_scale
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted
 
 from sknorm._callbacks import FitTasks
-from sknorm._sklearn_compat import CallbackSupportMixin, _fit_context
+from sknorm._sklearn_compat import (
+    CallbackSupportMixin,
+    Interval,
+    StrOptions,
+    _fit_context,
+)
 from sknorm._stats import (
     _batch_moments,
     _Moments,
     _validate_weights,
     _variance_and_scale,
+    robust_center_scale,
     standardization_stats,
 )
 from sknorm._validation import validate_numeric_data
@@ -62,19 +70,35 @@ class Standardizer(
     with_std : bool, default=True
         If True, scale the data to unit variance.
 
+    method : {'standard', 'robust'}, default='standard'
+        ``'standard'``: mean and standard deviation. ``'robust'``: the
+        (weighted) median and interquartile range, which outliers and
+        missing-value codes such as -9900 barely move (half the range where
+        the IQR is 0); dense input and :meth:`fit` only (no
+        :meth:`partial_fit`).
+
+    clip : float or None, default=None
+        If given, smoothly clip the standardized values to ``(-clip, clip)``
+        with ``z / sqrt(1 + (z / clip) ** 2)``: values near 0 barely change,
+        outliers end near ``+-clip``. ``clip=3`` with ``method='robust'`` is
+        RealMLP's input scaling (Holzmüller et al., 2024).
+
     Attributes
     ----------
     mean_ : ndarray of shape (n_features,) or None
-        Per-feature (weighted) mean of the training data. None when
-        ``with_mean=False`` and ``with_std=False``.
+        Per-feature (weighted) mean of the training data (the median with
+        ``method='robust'``). None when ``with_mean=False`` and
+        ``with_std=False``.
 
     var_ : ndarray of shape (n_features,) or None
         Per-feature biased (``ddof=0``) variance of the training data, used to
-        compute ``scale_``. None when ``with_std=False``.
+        compute ``scale_``. None when ``with_std=False`` or
+        ``method='robust'``.
 
     scale_ : ndarray of shape (n_features,) or None
         Per-feature scaling, ``np.sqrt(var_)`` except for constant or
-        near-constant features, which get 1. None when ``with_std=False``.
+        near-constant features, which get 1 (the interquartile range with
+        ``method='robust'``). None when ``with_std=False``.
 
     n_samples_seen_ : int or ndarray of shape (n_features,)
         Number of samples processed for each feature: an int, or an int array
@@ -157,12 +181,18 @@ class Standardizer(
         "copy": ["boolean"],
         "with_mean": ["boolean"],
         "with_std": ["boolean"],
+        "method": [StrOptions({"standard", "robust"})],
+        "clip": [Interval(Real, 0, None, closed="neither"), None],
     }
 
-    def __init__(self, *, copy=True, with_mean=True, with_std=True):
+    def __init__(
+        self, *, copy=True, with_mean=True, with_std=True, method="standard", clip=None
+    ):
         self.copy = copy
         self.with_mean = with_mean
         self.with_std = with_std
+        self.method = method
+        self.clip = clip
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -187,6 +217,15 @@ class Standardizer(
         """
         return self._partial_fit(X, y, sample_weight, reset=True)
 
+    def _check_incremental(self):
+        if self.method != "standard":
+            raise AttributeError(
+                "partial_fit is only available with method='standard': quantiles "
+                "of separate batches cannot be merged."
+            )
+        return True
+
+    @available_if(lambda est: est._check_incremental())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the mean and standard deviation with a batch of samples.
@@ -227,13 +266,17 @@ class Standardizer(
             ensure_all_finite="allow-nan",
             reset=reset,
         )
-        if sp.issparse(X) and self.with_mean:
+        if sp.issparse(X) and (self.with_mean or self.method == "robust"):
             raise ValueError(_SPARSE_CENTER_MSG)
         if sample_weight is not None:
             sample_weight = _validate_weights(sample_weight, X)
         # One leaf task: the statistics take a single pass, with no iterations.
         tasks = FitTasks(self, self._init_callback_context(), X, y, sample_weight)
         tasks.begin()
+        if self.method == "robust":
+            self._fit_robust(X, sample_weight)
+            tasks.end()
+            return self
 
         moments = _batch_moments(X, sample_weight)
         weighted = sample_weight is not None
@@ -269,6 +312,18 @@ class Standardizer(
         tasks.end()
         return self
 
+    def _fit_robust(self, X, sample_weight):
+        center, scale = robust_center_scale(X, sample_weight)
+        seen = (~np.isnan(X)).sum(axis=0) if sample_weight is None else None
+        if sample_weight is not None:
+            seen = (~np.isnan(X) * sample_weight[:, None]).sum(axis=0)
+        same = np.all(seen == seen[0])
+        kind = int if sample_weight is None else float
+        self.n_samples_seen_ = kind(seen[0]) if same else seen
+        self.mean_ = center if self.with_mean or self.with_std else None
+        self.var_ = None
+        self.scale_ = scale if self.with_std else None
+
     def transform(self, X, copy=None):
         """Standardize the data: center and scale each feature.
 
@@ -302,6 +357,8 @@ class Standardizer(
                 raise ValueError(_SPARSE_CENTER_MSG)
             if self.with_std:
                 inplace_column_scale(X, 1.0 / self.scale_)
+            if self.clip is not None:
+                _soft_clip(X.data, self.clip)  # keeps zeros zero
             return X
         # Computing in float64 and rounding once keeps float32 results
         # accurate even when the mean is large compared with the spread.
@@ -309,6 +366,8 @@ class Standardizer(
             np.subtract(X, self.mean_, out=X, casting="unsafe")
         if self.with_std:
             np.divide(X, self.scale_, out=X, casting="unsafe")
+        if self.clip is not None:
+            _soft_clip(X, self.clip)
         return X
 
     def inverse_transform(self, X, copy=None):
@@ -342,6 +401,8 @@ class Standardizer(
                 f"X has {X.shape[1]} features, but {self.__class__.__name__} "
                 f"is expecting {self.n_features_in_} features as input."
             )
+        if self.clip is not None:
+            _soft_clip_inverse(X.data if sp.issparse(X) else X, self.clip)
         if sp.issparse(X):
             if self.with_mean:
                 raise ValueError(_SPARSE_CENTER_MSG)
@@ -357,6 +418,31 @@ class Standardizer(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
-        tags.input_tags.sparse = not self.with_mean
+        tags.input_tags.sparse = not self.with_mean and self.method == "standard"
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _soft_clip(z, clip):
+    """Map ``z`` to ``z / sqrt(1 + (z / clip) ** 2)`` in place (NaN kept)."""
+    ratio = z / clip
+    ratio *= ratio
+    ratio += 1.0
+    np.sqrt(ratio, out=ratio)
+    z /= ratio
+
+
+def _soft_clip_inverse(y, clip):
+    """Undo :func:`_soft_clip` in place: ``y / sqrt(1 - (y / clip) ** 2)``."""
+    with np.errstate(invalid="ignore"):
+        outside = np.abs(y) >= clip
+    if outside.any():
+        raise ValueError(
+            f"inverse_transform got values of magnitude at least clip={clip}, "
+            "which the smooth clipping never produces."
+        )
+    ratio = y / clip
+    ratio *= ratio
+    np.subtract(1.0, ratio, out=ratio)
+    np.sqrt(ratio, out=ratio)
+    y /= ratio

@@ -46,6 +46,9 @@ def _instances():
         {"weight_init": "he"},
         {"bn_input": True},
         {"bn_input": True, "batch_norm": "after"},
+        {"weight_decay": 0.05, "learning_rate": "cosine"},
+        # Below 1,000 rows (every check) "auto" trains without a validation split.
+        {"early_stopping": "auto"},
     ]
     extra = [
         cls(**LIGHT, **params)
@@ -85,7 +88,7 @@ def _expected_failed_checks(estimator):
             "Dropout draws one mask entry per row: 27 repeated rows and 15 weighted "
             "rows get different masks, so the fits cannot agree to 1e-7."
         )
-    if params["early_stopping"]:
+    if params["early_stopping"] is True:
         failures[_SW_CHECK] = (
             "The validation split draws rows, not weight: 27 repeated rows and 15 "
             "weighted rows give different training and validation sets."
@@ -102,7 +105,7 @@ def _expected_failed_checks(estimator):
             "which the check rejects (scikit-learn's MLPClassifier(solver='lbfgs') "
             "fails it the same way)."
         )
-    if isinstance(estimator, MLPClassifier) and params["early_stopping"]:
+    if isinstance(estimator, MLPClassifier) and params["early_stopping"] is True:
         failures["check_class_weight_classifiers"] = (
             "The check's 50 training rows leave 10 for validation, which the "
             "class weights make perfectly scored after the first epoch; early "
