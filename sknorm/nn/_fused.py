@@ -28,14 +28,7 @@ from sknorm.nn._batchnorm import (
     update_running_statistics,
 )
 
-__all__ = [
-    "AugmentedLinear",
-    "Batch",
-    "CovarianceLinearBN",
-    "InputStandardize",
-    "LayerStep",
-    "LinearBNAct",
-]
+__all__ = ["Batch", "CovarianceLinearBN", "LayerStep", "LinearBNAct"]
 
 _dot = np.dot
 
@@ -61,8 +54,6 @@ class _Rows:
         "ones",
         "out",
         "work",
-        "x_aug",
-        "x_in",
         "xc",
         "xc_aug",
         "z",
@@ -125,8 +116,6 @@ class LinearBNAct:
         # Identity needs nothing; other activations run their own code.
         self.act = None if act is None or isinstance(act, (ReLU, Identity)) else act
         self.need_dx = need_dx
-        # An AugmentedLinear that takes this block's ReLU output as its input.
-        self.consumer = None
         self.buffers = {
             "z": np.empty((max_batch, n_out), dtype),
             "d": np.empty((max_batch, n_out), dtype),
@@ -166,14 +155,9 @@ class LinearBNAct:
         return self._activate(out, r)
 
     def _activate(self, out, r):
-        """Apply the activation (ReLU in place, or into the consumer's input)."""
+        """Apply the activation (ReLU in place)."""
         if self.relu:
-            target = out
-            if self.consumer is not None:
-                target = self.consumer.input_rows(out.shape[0])
-            # Without a consumer, in place; with one, ``out`` keeps the
-            # pre-activation, whose sign gives the same ReLU mask.
-            return np.maximum(out, r.zeros, out=target)
+            return np.maximum(out, r.zeros, out=out)
         if self.act is not None:
             out, self.act_cache = self.act.forward(out, training=True)
         return out
@@ -314,80 +298,19 @@ class CovarianceLinearBN(LinearBNAct):
         self.g_weight *= s.scale
 
 
-class AugmentedLinear(LinearBNAct):
-    """``Linear`` with a bias and no BatchNorm1d, the bias inside the product.
-
-    The input goes to a buffer ``[x, 1]`` whose last column stays 1, and the
-    weight and bias, consecutive in the flat parameter vector, are one matrix
-    ``[[W], [b]]``: the forward product adds the bias and the backward product
-    ``[x, 1].T @ dz`` gives both gradients, saving a broadcast pass and a
-    column sum. A ReLU block before it writes its output into that buffer.
-    """
-
-    def __init__(self, linear, act, grads, aug, max_batch, *, need_dx):
-        super().__init__(
-            linear, None, act, grads, max_batch, need_dx=need_dx, update_stats=False
-        )
-        self.weight_aug, self.g_aug = aug
-        x_aug = np.ones((max_batch, linear.n_in + 1), self.weight.dtype)
-        self.buffers["x_aug"], self.buffers["x_in"] = x_aug, x_aug[:, :-1]
-
-    def input_rows(self, n):
-        """Return the view of the input buffer on ``n`` rows (for a producer)."""
-        return self.rows(n).x_in
-
-    def forward(self, x, batch):
-        """Return the block's output for the rows ``x`` (training mode)."""
-        r = self.r = self.rows(batch.n)
-        if x is not r.x_in:
-            np.copyto(r.x_in, x)
-        return self._activate(_dot(r.x_aug, self.weight_aug, out=r.z), r)
-
-    def backward(self, dout, batch):
-        """Write the weight and bias gradients; return the input gradient."""
-        r = self.r
-        dz = self._activation_grad(dout, r)
-        _dot(r.x_aug.T, dz, out=self.g_aug)
-        return self._input_grad(dz, r) if self.need_dx else None
-
-
-class InputStandardize:
-    """A leading BatchNorm1d without gamma/beta: standardize the raw input.
-
-    It is the network's first layer, so nobody needs the gradient of its
-    input: ``backward`` only passes ``None`` on. The forward pass writes the
-    normalized batch into a preallocated buffer.
-    """
-
-    def __init__(self, bn, max_batch, dtype, *, update_stats):
-        self.bn, self.update_stats = bn, update_stats
-        self.state = _BatchNormState(bn, {}, bn.n_features, dtype)
-        self.out = np.empty((max_batch, bn.n_features), dtype=dtype)
-        self.squares = np.empty((max_batch, bn.n_features), dtype=dtype)
-
-    def forward(self, x, batch):
-        """Return ``(x - batch_mean) / sqrt(batch_var + eps)`` for the batch."""
-        s, n = self.state, batch.n
-        out = self.out[:n]
-        centre_with_batch_statistics(x, batch.p, s.mean, s.var, out, self.squares[:n])
-        s.set_scale()
-        out *= s.scale
-        if self.update_stats:
-            s.update_running(batch.weight_sum)
-        return out
-
-    def backward(self, dout, batch):
-        """Return None: the input of the first layer needs no gradient."""
-        return None
-
-
 class LayerStep:
-    """Any other layer, run through its own ``forward`` and ``backward``."""
+    """Any other layer, run through its own ``forward`` and ``backward``.
 
-    def __init__(self, layer, grads, *, update_stats):
+    ``need_dx=False`` marks a parameterless layer in front of every
+    parameter (an input BatchNorm1d without affine, a leading Dropout): its
+    backward pass is skipped, as nobody needs the gradient of the data.
+    """
+
+    def __init__(self, layer, grads, *, update_stats, need_dx=True):
         self.layer, self.grads = layer, grads.get(id(layer), {})
         self.is_bn = isinstance(layer, BatchNorm1d)
         self.update_stats = update_stats
+        self.need_dx = need_dx
 
     def forward(self, x, batch):
         """Return the layer's training-mode output, keeping its cache."""
@@ -404,6 +327,8 @@ class LayerStep:
 
     def backward(self, dout, batch):
         """Copy the layer's gradients into the flat vector; return ``dx``."""
+        if not self.need_dx and not self.grads:
+            return None
         dx, grads = self.layer.backward(dout, self.cache)
         for key, view in self.grads.items():
             view[...] = grads[key]

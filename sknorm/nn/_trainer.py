@@ -17,21 +17,13 @@ functions of :mod:`sknorm.nn._batchnorm`. Inference never touches these
 buffers: a Trainer belongs to one fit and is not shared between threads.
 """
 
-import itertools
 import math
 
 import numpy as np
 
 from sknorm.nn._batchnorm import BatchNorm1d, batch_probabilities, check_batch_rows
 from sknorm.nn._flat import flat_views
-from sknorm.nn._fused import (
-    AugmentedLinear,
-    Batch,
-    CovarianceLinearBN,
-    InputStandardize,
-    LayerStep,
-    LinearBNAct,
-)
+from sknorm.nn._fused import Batch, CovarianceLinearBN, LayerStep, LinearBNAct
 from sknorm.nn._layers import Linear
 from sknorm.nn._layout import split_stages
 from sknorm.nn._losses import LOSSES, squared_error
@@ -122,7 +114,6 @@ class Trainer:
         self.blocks = _compile(
             network.layers,
             self._grad_views(self.grad),
-            self._aug_views,
             self.max_batch,
             update_running_stats,
         )
@@ -194,22 +185,6 @@ class Trainer:
             id(layer): {key: next(views) for key in layer.params}
             for layer in self.network.layers
         }
-
-    def _aug_views(self, linear):
-        """Return views ``[[W], [b]]`` of ``theta`` and ``grad``, or None.
-
-        Parameters come in layer order, then key order (weight, bias), so a
-        Linear's bias directly follows its weight in the flat vectors.
-        """
-        weight, bias = linear.params["weight"], linear.params.get("bias")
-        if bias is None or bias.ctypes.data != weight.ctypes.data + weight.nbytes:
-            return None
-        start = (weight.ctypes.data - self.theta.ctypes.data) // weight.itemsize
-        stop = start + weight.size + bias.size
-        shape = (linear.n_in + 1, linear.n_out)
-        return self.theta[start:stop].reshape(shape), self.grad[start:stop].reshape(
-            shape
-        )
 
     def _rows(self, name, n_rows, n_columns):
         """Return the first ``n_rows`` of a reused buffer of the given role."""
@@ -354,52 +329,37 @@ class Trainer:
         return 0.5 * penalty
 
 
-# Below this width a bias added by broadcasting costs less than moving the
-# input into a [x, 1] buffer.
-_MIN_WIDTH_BIAS_IN_PRODUCT = 16
-
-
-def _compile(layers, grads, aug_views, max_batch, update_stats):
+def _compile(layers, grads, max_batch, update_stats):
     """Compile the stages of ``layers`` into fused and :class:`LayerStep` blocks."""
     blocks = []
     for stage in split_stages(layers):
-        rest = stage.rest
-        if stage.linear is None and _is_input_standardization(rest[0]):
-            dtype = rest[0].buffers["running_mean"].dtype
-            blocks.append(
-                InputStandardize(rest[0], max_batch, dtype, update_stats=update_stats)
-            )
-            rest = rest[1:]
         if stage.linear is not None:
+            blocks.append(_linear_block(stage, grads, max_batch, blocks, update_stats))
+        for layer in stage.rest:
+            # Parameterless layers in front of every parameter (an input BN):
+            # nobody needs the gradient of what they see.
+            need_dx = bool(layer.params) or not _data_only(blocks)
             blocks.append(
-                _linear_block(stage, grads, aug_views, max_batch, blocks, update_stats)
+                LayerStep(layer, grads, update_stats=update_stats, need_dx=need_dx)
             )
-        blocks += [LayerStep(layer, grads, update_stats=update_stats) for layer in rest]
-    # A ReLU block writes straight into the [x, 1] input of an AugmentedLinear.
-    for producer, consumer in itertools.pairwise(blocks):
-        if isinstance(consumer, AugmentedLinear) and getattr(producer, "relu", False):
-            producer.consumer = consumer
     return blocks
 
 
-def _is_input_standardization(layer):
-    """Whether ``layer``, in front of the first Linear, is a BN without affine."""
-    return isinstance(layer, BatchNorm1d) and not layer.params
+def _data_only(blocks):
+    """Whether ``blocks`` only transform the data (no parameter before them)."""
+    return all(isinstance(b, LayerStep) and not b.need_dx for b in blocks)
 
 
-def _linear_block(stage, grads, aug_views, max_batch, blocks, update_stats):
+def _linear_block(stage, grads, max_batch, blocks, update_stats):
     """Return the fused block for ``Linear -> [bn] -> [activation]``."""
     linear, bn, act = stage.linear, stage.bn, stage.activation
-    # The first block's input is the data (or the standardized data of an
-    # InputStandardize): nobody needs its gradient.
-    first = all(isinstance(block, InputStandardize) for block in blocks)
+    # The first block's input is the data (or the data standardized by an
+    # input BN): nobody needs its gradient.
+    first = _data_only(blocks)
     if first and bn is not None and linear.n_in < linear.n_out:
         return CovarianceLinearBN(
             linear, bn, act, grads, max_batch, update_stats=update_stats
         )
-    aug = aug_views(linear) if bn is None else None
-    if aug is not None and linear.n_out >= _MIN_WIDTH_BIAS_IN_PRODUCT:
-        return AugmentedLinear(linear, act, grads, aug, max_batch, need_dx=not first)
     return LinearBNAct(
         linear, bn, act, grads, max_batch, need_dx=not first, update_stats=update_stats
     )

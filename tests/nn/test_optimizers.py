@@ -228,7 +228,7 @@ def test_optimizers_mismatched_grads_raise(optimizer, n_grads):
 def test_sgd_unknown_lr_schedule_raises():
     """Check that an unknown lr_schedule is rejected instead of ignored."""
     with pytest.raises(ValueError, match="lr_schedule"):
-        SGD(make_params(), lr_schedule="cosine")
+        SGD(make_params(), lr_schedule="cosine_annealing")
 
 
 def _flat_params(dtype=np.float64):

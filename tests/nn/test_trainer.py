@@ -5,13 +5,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sknorm.nn._activations import ACTIVATIONS
-from sknorm.nn._fused import (
-    AugmentedLinear,
-    CovarianceLinearBN,
-    InputStandardize,
-    LayerStep,
-    LinearBNAct,
-)
+from sknorm.nn._fused import CovarianceLinearBN, LayerStep, LinearBNAct
 from sknorm.nn._layers import BatchNorm1d, Dropout, Linear
 from sknorm.nn._losses import LOSSES
 from sknorm.nn._network import Sequential
@@ -103,7 +97,9 @@ def test_trainer_input_norm_matches_layer_by_layer_pass(batch_norm, sizes, weigh
     w = rng.uniform(0.1, 2.0, X.shape[0]) if weighted else None
     value, grad, buffers = _reference(reference, "squared_error", X, Y, w)
     trainer = Trainer(net, "squared_error", max_batch=32)
-    assert isinstance(trainer.blocks[0], InputStandardize)
+    # The input BN runs as a layer whose (unneeded) data gradient is skipped.
+    assert isinstance(trainer.blocks[0], LayerStep)
+    assert not trainer.blocks[0].need_dx
     assert trainer.loss_and_grad(X, Y, w) == pytest.approx(value, rel=1e-10)
     assert_allclose(trainer.grad, grad, rtol=1e-8, atol=1e-11)
     after = [a for layer in net.layers for a in layer.buffers.values()]
@@ -135,14 +131,8 @@ def test_trainer_compiles_fused_blocks():
     assert kinds == [LinearBNAct, LayerStep, LinearBNAct]
     plain = _net((4, 32, 32, 1), batch_norm=None, activation="relu")
     blocks = Trainer(plain, "squared_error", 8).blocks
-    assert [type(block) for block in blocks] == [
-        AugmentedLinear,
-        AugmentedLinear,
-        LinearBNAct,
-    ]
-    # Each ReLU block writes into the [x, 1] input of the next AugmentedLinear.
-    assert blocks[0].consumer is blocks[1]
-    assert blocks[1].consumer is None
+    assert [type(block) for block in blocks] == [LinearBNAct] * 3
+    assert [block.need_dx for block in blocks] == [False, True, True]
 
 
 def test_trainer_reuses_buffers_across_batch_sizes():
