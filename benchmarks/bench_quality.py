@@ -244,16 +244,17 @@ def mean_of(seeds, key):
     return float(np.mean([r[key] for r in seeds.values()]))
 
 
-def collect(names, seeds, params, sknorm_only, anchors):
-    """Fresh sknorm (and sk_mlp) results next to the stored anchors."""
-    fresh = ["sknorm"] if sknorm_only else ["sknorm", "sk_mlp"]
+def collect(names, seeds, params, fresh, anchors):
+    """Fresh results (models ``fresh``) next to the stored anchors."""
     results = {}
     for name in names:
         ds = qd.load(name)
         entry = {"task": ds.task, "half": ds.half, "domain": ds.domain, **sizes(ds)}
         entry["models"] = run_models(ds, fresh, seeds, params, log=lambda _: None)
         stored = anchors["datasets"].get(name, {}).get("models", {})
-        entry["models"].update({m: stored[m] for m in ANCHOR_MODELS if m in stored})
+        for model in ANCHOR_MODELS:
+            if model in stored and model not in fresh:
+                entry["models"][model] = stored[model]
         for model, per_seed in entry["models"].items():
             entry.setdefault("mean", {})[model] = {
                 key: mean_of(per_seed, key)
@@ -326,8 +327,8 @@ def summary_table(results):
     return "\n".join(lines), summaries
 
 
-def plot(results, path):
-    """Per dataset, sknorm's score minus each anchor's score; halves marked."""
+def plot(results, path, clip=0.1):
+    """Per dataset, sknorm's score minus each anchor's (dots); halves marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -335,31 +336,36 @@ def plot(results, path):
 
     names = sorted(results, key=lambda n: (results[n]["half"], n), reverse=True)
     anchors = [a for a in ("sk_mlp", *ANCHOR_MODELS) if summarize(results, a)]
-    fig, ax = plt.subplots(figsize=(8, 0.42 * len(names) + 1.5))
-    height = 0.8 / max(len(anchors), 1)
-    for k, anchor in enumerate(anchors):
-        diffs = [
-            results[n]["mean"]["sknorm"]["score"] - results[n]["mean"][anchor]["score"]
-            if anchor in results[n]["mean"]
-            else np.nan
-            for n in names
-        ]
-        pos = np.arange(len(names)) + (k - (len(anchors) - 1) / 2) * height
-        ax.barh(pos, diffs, height=height, label=f"sknorm - {anchor}")
-    labels = [
-        f"[{results[n]['half']}] {n} ({SCORE_NAMES[results[n]['task']]})" for n in names
-    ]
+    fig, ax = plt.subplots(figsize=(8, 0.36 * len(names) + 1.6))
+    ax.axvspan(-TIE, TIE, color="grey", alpha=0.25, lw=0, label=f"tie (±{TIE})")
+    ax.axvline(0, color="grey", lw=0.8)
+    for k, (anchor, marker) in enumerate(zip(anchors, "os^D", strict=False)):
+        mean = [results[n]["mean"] for n in names]
+        diffs = np.array(
+            [m["sknorm"]["score"] - m[anchor]["score"] if anchor in m else np.nan
+             for m in mean]
+        )  # fmt: skip
+        pos = np.arange(len(names)) + (k - (len(anchors) - 1) / 2) * 0.2
+        shown = np.clip(diffs, -clip, clip)
+        ax.plot(shown, pos, marker, ls="none", label=f"sknorm - {anchor}")
+        for x, y, d in zip(shown, pos, diffs, strict=True):
+            if abs(d) > clip:
+                side = 1 if d > 0 else -1
+                ax.annotate(f"{d:+.2f}", (x, y), xytext=(6 * side, 0), fontsize=7,
+                            textcoords="offset points", va="center",
+                            ha="left" if d > 0 else "right")  # fmt: skip
+    labels = [f"[{results[n]['half']}] {n}" for n in names]
     ax.set_yticks(np.arange(len(names)), labels)
     halves = [results[n]["half"] for n in names]
     for i in range(1, len(names)):
         if halves[i] != halves[i - 1]:
             ax.axhline(i - 0.5, color="black", lw=1)
-    ax.axvline(0, color="grey", lw=0.8)
-    ax.axvspan(-TIE, TIE, color="grey", alpha=0.2, label=f"tie (±{TIE})")
-    ax.set_xlabel("score difference (R² or accuracy; > 0: sknorm better)")
-    ax.set_title("sknorm default MLP minus anchors, mean over seeds, test split")
-    ax.legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
+    ax.set_xlim(-clip * 1.25, clip * 1.25)
+    ax.set_xlabel(f"score difference (R² or accuracy; > 0: sknorm better; "
+                  f"clipped at ±{clip})")  # fmt: skip
+    ax.set_title("sknorm defaults minus anchors (mean over seeds, test split)")
+    fig.legend(loc="lower center", ncol=len(anchors) + 1, fontsize=8)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=110)
     print(f"figure written to {path}")
 
@@ -409,16 +415,18 @@ def main(argv=None):
     params = parse_params(args.params)
     if args.refresh_anchors:
         refresh_anchors(names, args.seeds, args.anchors)
-    anchors = {"datasets": {}} if args.quick else load_anchors(args.anchors)
+    fresh = ["sknorm"] if args.sknorm_only else ["sknorm", "sk_mlp"]
+    if args.quick:  # self-contained: HGB fitted here (cheap), RealMLP skipped
+        anchors, fresh = {"datasets": {}}, [*fresh, "hgb"]
+    else:
+        anchors = load_anchors(args.anchors)
     start = time.time()
-    results = collect(names, args.seeds, params, args.sknorm_only, anchors)
+    results = collect(names, args.seeds, params, fresh, anchors)
     print(f"sknorm quality benchmark: {len(names)} datasets, seeds {args.seeds}")
     print(f"sknorm params: {params or 'defaults'}; tie = |diff| <= {TIE}")
-    print(
-        f"score: R2 (regression), accuracy (classification); anchors from "
-        f"{'(skipped)' if args.quick else args.anchors.name} "
-        f"{anchors.get('versions', '')}"
-    )
+    source = "--quick: HGB fitted now" if args.quick else args.anchors.name
+    print("score: R2 (regression), accuracy (classification); test split 25 %")
+    print(f"anchors: {source} {anchors.get('versions', '')}")
     for half in sorted({e["half"] for e in results.values()}):
         part = {k: e for k, e in results.items() if e["half"] == half}
         print(f"\nHalf {half}\n" + dataset_table(part))

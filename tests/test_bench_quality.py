@@ -28,6 +28,6 @@ def test_quick_run_prints_a_row_per_dataset(tmp_path, capsys, monkeypatch):
     results = json.loads(out.read_text())["results"]
     assert set(results) == {"greensboro_ghi", "digits"}
     for entry in results.values():
-        assert set(entry["models"]) == {"sknorm", "sk_mlp"}
+        assert set(entry["models"]) == {"sknorm", "sk_mlp", "hgb"}
         for per_seed in entry["models"].values():
             assert math.isfinite(per_seed["0"]["score"])
