@@ -125,11 +125,17 @@ class RealMLP:
         return X
 
     def fit(self, X, y):
+        import logging
+
         import torch
 
         torch.set_num_threads(1)
+        for name in ("lightning", "lightning.pytorch", "pytorch_lightning"):
+            logging.getLogger(name).setLevel(logging.ERROR)
         self.medians_ = X[self.numeric].median()
-        self.model.fit(self._impute(X), y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            self.model.fit(self._impute(X), y)
         return self
 
     def predict(self, X):
