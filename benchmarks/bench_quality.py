@@ -428,6 +428,8 @@ def main(argv=None):
         anchors = load_anchors(args.anchors)
     start = time.time()
     results = collect(names, args.seeds, params, fresh, anchors)
+    command = " ".join(sys.argv[1:] if argv is None else argv)
+    print(f"python benchmarks/bench_quality.py {command}")
     print(f"sknorm quality benchmark: {len(names)} datasets, seeds {args.seeds}")
     print(f"sknorm params: {params or 'defaults'}; tie = |diff| <= {TIE}")
     source = "--quick: HGB fitted now" if args.quick else args.anchors.name
