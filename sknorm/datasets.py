@@ -22,6 +22,7 @@ __all__ = [
     "load_greensboro_ghi",
     "load_greensboro_temperature_change",
     "make_weather",
+    "split_by_week",
 ]
 
 _GHI_FEATURES = [
@@ -120,7 +121,7 @@ def load_greensboro_temperature_change():
     df = _read_tmy3()
     X = df[_WEATHER].astype(float).copy()
     hour = df.index.hour.to_numpy()
-    day = df.index.dayofyear.to_numpy()
+    day = df.index.day_of_year.to_numpy()
     X["sin_hour"] = np.sin(2 * np.pi * hour / 24)
     X["cos_hour"] = np.cos(2 * np.pi * hour / 24)
     X["sin_day"] = np.sin(2 * np.pi * day / 365)
@@ -133,6 +134,45 @@ def load_greensboro_temperature_change():
     target = df["Dry-bulb (C)"].iloc[:-3][same_month].rename("dT 3h (C)")
     target[:] = y[same_month]
     return X, target
+
+
+def split_by_week(X, y, *, test_size=0.25, random_state=0):
+    """Split hourly rows into train and test sets of whole calendar weeks.
+
+    Neighbouring hours are near-duplicates: a random row split puts them on
+    both sides and rewards memorizing. This holds out whole weeks instead
+    (``GroupShuffleSplit`` on ``day_of_year // 7`` of the rows' timestamps).
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Rows indexed by timestamps, such as the Greensboro tasks' features.
+    y : pandas.Series
+        Targets aligned with ``X``.
+    test_size : float, default=0.25
+        Share of the weeks held out.
+    random_state : int, default=0
+        Seed of the choice of weeks.
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test : pandas objects
+        The rows of the training and test weeks.
+
+    Examples
+    --------
+    >>> from sknorm.datasets import load_greensboro_ghi, split_by_week
+    >>> X, y = load_greensboro_ghi()  # doctest: +SKIP
+    >>> X_train, X_test, y_train, y_test = split_by_week(X, y)  # doctest: +SKIP
+    """
+    from sklearn.model_selection import GroupShuffleSplit
+
+    weeks = X.index.day_of_year.to_numpy() // 7
+    splitter = GroupShuffleSplit(
+        n_splits=1, test_size=test_size, random_state=random_state
+    )
+    train, test = next(splitter.split(X, y, groups=weeks))
+    return X.iloc[train], X.iloc[test], y.iloc[train], y.iloc[test]
 
 
 #: Column names of :func:`make_weather`'s ``X``, with their units.
