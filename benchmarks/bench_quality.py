@@ -82,9 +82,11 @@ def mlp_matrix(ds, scaler):
 
 
 def make_sknorm(ds, seed, params):
+    """sknorm's pipeline; ``params`` holds the "mlp" and "scaler" overrides."""
     mlp = MLPRegressor if ds.task == "regression" else MLPClassifier
     return make_pipeline(
-        mlp_matrix(ds, Standardizer()), mlp(random_state=seed, **params)
+        mlp_matrix(ds, Standardizer(**params["scaler"])),
+        mlp(random_state=seed, **params["mlp"]),
     )
 
 
@@ -399,6 +401,7 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--quick", action="store_true", help="2 small datasets")
     parser.add_argument("--params", nargs="+", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--scaler-params", nargs="+", default=[], metavar="KEY=VALUE")
     parser.add_argument("--sknorm-only", action="store_true")
     parser.add_argument("--refresh-anchors", action="store_true")
     parser.add_argument("--anchors", type=pathlib.Path, default=ANCHORS)
@@ -418,7 +421,10 @@ def selected(args):
 def main(argv=None):
     args = parse_args(argv)
     names = selected(args)
-    params = parse_params(args.params)
+    params = {
+        "mlp": parse_params(args.params),
+        "scaler": parse_params(args.scaler_params),
+    }
     if args.refresh_anchors:
         refresh_anchors(names, args.seeds, args.anchors)
     fresh = ["sknorm"] if args.sknorm_only else ["sknorm", "sk_mlp"]
@@ -431,7 +437,10 @@ def main(argv=None):
     command = " ".join(sys.argv[1:] if argv is None else argv)
     print(f"python benchmarks/bench_quality.py {command}")
     print(f"sknorm quality benchmark: {len(names)} datasets, seeds {args.seeds}")
-    print(f"sknorm params: {params or 'defaults'}; tie = |diff| <= {TIE}")
+    print(
+        f"sknorm params: {params['mlp'] or 'defaults'}, Standardizer "
+        f"{params['scaler'] or 'defaults'}; tie = |diff| <= {TIE}"
+    )
     source = "--quick: HGB fitted now" if args.quick else args.anchors.name
     print("score: R2 (regression), accuracy (classification); test split 25 %")
     print(f"anchors: {source} {anchors.get('versions', '')}")
@@ -443,7 +452,12 @@ def main(argv=None):
     print(table)
     print(f"\nwall time {time.time() - start:.0f} s")
     if args.json:
-        payload = {"params": args.params, "seeds": args.seeds, "results": results}
+        payload = {
+            "params": args.params,
+            "scaler_params": args.scaler_params,
+            "seeds": args.seeds,
+            "results": results,
+        }
         payload["summary"] = summaries
         args.json.write_text(json.dumps(payload, indent=1) + "\n")
     if args.plot:
