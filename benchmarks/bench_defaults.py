@@ -1,103 +1,90 @@
-"""Measure the defaults sknorm changed against scikit-learn's MLP defaults.
+"""The defaults, one change at a time, on a half of the quality suite.
 
-For each setting, from scikit-learn's defaults to sknorm's one change at a
-time, fit ``make_pipeline(Standardizer(), MLPRegressor(...))`` on
-the Greensboro TMY3 tasks (random 25 % test split, ``random_state=0``) with
-several seeds, and print test R² per seed, the mean and the epochs run.
+From sknorm's previous defaults to the current ones, each row adds one
+change and runs ``Standardizer`` + ``MLPRegressor``/``MLPClassifier`` with
+those settings on every dataset of the chosen half of the quality suite
+(``quality_datasets.py``, splits as in ``bench_quality.py``), over several
+seeds. Each row reports the mean score over datasets, the mean and the worst
+difference to scikit-learn's MLP (fitted fresh, same splits and seeds),
+wins/ties/losses against scikit-learn's MLP, HistGradientBoosting and
+RealMLP-TD (stored anchors), and the median fit-time ratio to scikit-learn's
+MLP. Half A chose the defaults; half B reports them unchanged.
 
-    python benchmarks/bench_defaults.py --seeds 0 1 2
+    python benchmarks/bench_defaults.py --half A
+    python benchmarks/bench_defaults.py --half B --seeds 0 1 2
 """
 
 import argparse
-import time
+import pathlib
+import sys
 import warnings
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_moons
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
 
-from sknorm import MLPClassifier, MLPRegressor, Standardizer
-from sknorm.datasets import load_greensboro_ghi, load_greensboro_temperature_change
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import bench_quality as bq
+import quality_datasets as qd
 
-SKLEARN = {
-    "hidden_layer_sizes": (100,),
-    "batch_size": "auto",
-    "learning_rate": "constant",
-    "learning_rate_init": 1e-3,
-}
-# One change at a time, from scikit-learn's defaults to sknorm's.
-PREVIOUS = {"hidden_layer_sizes": (100,), "batch_size": 64, "learning_rate_init": 0.01}
-SETTINGS = {
-    "sklearn's four defaults": SKLEARN,
-    "lr 0.01": {**SKLEARN, "learning_rate_init": 0.01},
-    "lr 0.01 + adaptive": {
-        **SKLEARN,
-        "learning_rate_init": 0.01,
-        "learning_rate": "adaptive",
-    },
-    "+ batch 64": PREVIOUS,
-    "+ (100, 100)": {**PREVIOUS, "hidden_layer_sizes": (100, 100)},
-    "+ batch 128": {**PREVIOUS, "hidden_layer_sizes": (100, 100), "batch_size": 128},
-    "sknorm defaults (+ lr 0.02)": {},
-    "sknorm defaults, batch_norm=None": {"batch_norm": None},
-    "sknorm defaults, batch_norm='after'": {"batch_norm": "after"},
-}
+#: sknorm's defaults before this benchmark existed, as parameters of today's.
+PREVIOUS = {"early_stopping": False, "dropout": 0.0, "hidden_layer_sizes": (100, 100)}
+#: One change per row, each on top of the rows above it.
+CHAIN = [
+    ("previous defaults", {}),
+    ("+ early_stopping='auto'", {"early_stopping": "auto"}),
+    ("+ dropout=0.1", {"dropout": 0.1}),
+    ("+ hidden_layer_sizes=(64, 64) (defaults)", {"hidden_layer_sizes": (64, 64)}),
+]
+
+
+def _row(results):
+    """Summary numbers of one setting's results over the datasets."""
+    scores = [e["mean"]["sknorm"]["score"] for e in results.values()]
+    diff_sk = [
+        e["mean"]["sknorm"]["score"] - e["mean"]["sk_mlp"]["score"]
+        for e in results.values()
+    ]
+    row = {"mean": np.mean(scores), "d_sk": np.mean(diff_sk), "worst": min(diff_sk)}
+    for anchor in ("sk_mlp", "hgb", "realmlp"):
+        s = bq.summarize(results, anchor)
+        row[anchor] = "-" if s is None else f"{s['wins']}/{s['ties']}/{s['losses']}"
+    row["time"] = bq.summarize(results, "sk_mlp")["median_time_ratio"]
+    return row
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--half", choices=["A", "B"], default="A")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
-    tasks = {
-        "T1 GHI": load_greensboro_ghi(),
-        "T2 dT3h": load_greensboro_temperature_change(),
-    }
-    header = ("task", "setting", "R2 per seed", "mean", "epochs", "s/fit")
-    print("{:8s} {:36s} {:28s} {:>6s} {:>14s} {:>6s}".format(*header))
-    for task, (X, y) in tasks.items():
-        split = train_test_split(X, y, test_size=0.25, random_state=0)
-        X_train, X_test, y_train, y_test = split
-        for name, params in SETTINGS.items():
-            scores, epochs, start = [], [], time.perf_counter()
-            for seed in args.seeds:
-                model = make_pipeline(
-                    Standardizer(), MLPRegressor(random_state=seed, **params)
-                ).fit(X_train, y_train)
-                scores.append(model.score(X_test, y_test))
-                epochs.append(model[-1].n_iter_)
-            per_fit = (time.perf_counter() - start) / len(args.seeds)
-            per_seed = " ".join(f"{s:.4f}" for s in scores)
-            print(
-                f"{task:8s} {name:36s} {per_seed:28s} {np.mean(scores):6.4f} "
-                f"{epochs!s:>14s} {per_fit:6.1f}"
-            )
-
-
-def classification():
-    """Test accuracy of the classifier with scikit-learn's and sknorm's defaults."""
-    data = {
-        "digits": load_digits(return_X_y=True),
-        "moons": make_moons(1000, noise=0.25, random_state=0),
-        "breast cancer": load_breast_cancer(return_X_y=True),
-        "wine": load_wine(return_X_y=True),
-    }
-    print(f"\n{'dataset':14s} {'sklearn defaults':>17s} {'sknorm defaults':>16s}")
-    for name, (X, y) in data.items():
-        X_train, X_test, y_train, y_test = train_test_split(
-            X, y, random_state=0, stratify=y
+    names = [n for n in qd.LOADERS if qd.HALF[n] == args.half]
+    anchors = bq.load_anchors(bq.ANCHORS)
+    print(f"half {args.half}: {len(names)} datasets, seeds {args.seeds}")
+    print(
+        f"{'setting':42s} {'mean':>6s} {'vs sk':>7s} {'worst':>7s} "
+        f"{'W/T/L sk':>8s} {'hgb':>6s} {'realmlp':>7s} {'time/sk':>7s}"
+    )
+    settings, sk_mlp = dict(PREVIOUS), None
+    for label, change in CHAIN:
+        settings.update(change)
+        params = {"mlp": dict(settings), "scaler": {}}
+        fresh = ["sknorm"] if sk_mlp else ["sknorm", "sk_mlp"]
+        results = bq.collect(names, args.seeds, params, fresh, anchors)
+        if sk_mlp is None:  # fitted once, with the first row
+            sk_mlp = {n: results[n]["models"]["sk_mlp"] for n in names}
+        for name in names:
+            results[name]["models"]["sk_mlp"] = sk_mlp[name]
+            results[name]["mean"]["sk_mlp"] = {
+                key: bq.mean_of(sk_mlp[name], key)
+                for key in ("score", "train_score", "fit_cpu_s", "epochs")
+            }
+        r = _row(results)
+        print(
+            f"{label:42s} {r['mean']:6.4f} {r['d_sk']:+7.4f} {r['worst']:+7.3f} "
+            f"{r['sk_mlp']:>8s} {r['hgb']:>6s} {r['realmlp']:>7s} {r['time']:7.2f}"
         )
-        scores = []
-        for params in (SKLEARN, {}):
-            model = make_pipeline(
-                Standardizer(), MLPClassifier(random_state=0, **params)
-            ).fit(X_train, y_train)
-            scores.append(model.score(X_test, y_test))
-        print(f"{name:14s} {scores[0]:17.4f} {scores[1]:16.4f}")
 
 
 if __name__ == "__main__":
     main()
-    classification()

@@ -99,7 +99,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100, 100),
+        hidden_layer_sizes=(64, 64),
         activation="relu",
         *,
         solver="adam",
@@ -116,7 +116,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         warm_start=False,
         momentum=0.9,
         nesterovs_momentum=True,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
@@ -128,7 +128,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         bn_momentum=0.1,
         bn_epsilon=1e-5,
         bn_stats="population",
-        dropout=0.0,
+        dropout=0.1,
         weight_decay=0.0,
         weight_init="glorot",
         validation_split="random",
