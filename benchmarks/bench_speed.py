@@ -62,7 +62,14 @@ def _shared_params(batch_size, epochs):
 
 
 def sknorm_model(batch_norm, batch_size, epochs):
-    return MLPRegressor(batch_norm=batch_norm, **_shared_params(batch_size, epochs))
+    # The same work as scikit-learn's fit: no validation split, no dropout
+    # (sknorm's "auto" defaults turn both on from 1,000 rows).
+    return MLPRegressor(
+        batch_norm=batch_norm,
+        early_stopping=False,
+        dropout=0.0,
+        **_shared_params(batch_size, epochs),
+    )
 
 
 def sklearn_model(batch_size, epochs):

@@ -47,7 +47,12 @@ y = 300 * np.sin(X[:, 0]) * np.cos(X[:, 1]) + 50 * X[:, 2] ** 2 + 500
 X_train, y_train, X_new = X[:n_train], y[:n_train], X[n_train:]
 
 reg = MLPRegressor(
-    hidden_layer_sizes=(64, 64), batch_norm="before", max_iter=30, random_state=0
+    hidden_layer_sizes=(64, 64),
+    batch_norm="before",
+    max_iter=30,
+    early_stopping=False,
+    dropout=0.0,
+    random_state=0,
 )
 reg.fit(X_train, y_train)
 print(reg.network_)

@@ -136,7 +136,14 @@ X_std = X.map_blocks(scaler.transform, dtype=X.dtype)
 # Dask-ML's own r2 scorer fails on Dask arrays with recent Dask versions
 # (dask/dask-ml#1012).
 
-params = {"hidden_layer_sizes": (64, 64), "random_state": 0}
+# One protocol on both sides (partial_fit has no validation split): the
+# "auto" early stopping and dropout of fit are switched off.
+params = {
+    "hidden_layer_sizes": (64, 64),
+    "early_stopping": False,
+    "dropout": 0.0,
+    "random_state": 0,
+}
 inc = Incremental(
     MLPRegressor(**params), shuffle_blocks=True, random_state=np.random.RandomState(0)
 )

@@ -44,9 +44,13 @@ from sknorm.nn._optimizers import SGD, Adam
 from sknorm.nn._population import population_statistics
 from sknorm.nn._trainer import Trainer
 
-# early_stopping="auto" holds out validation rows from this many training rows
-# on: below, a tenth of the rows is too few to score epochs reliably.
-EARLY_STOPPING_MIN_ROWS = 1000
+# The "auto" regularization (early_stopping, dropout) starts at this many rows:
+# below, a tenth of the rows is too few to score epochs reliably, and plain
+# training keeps integer sample weights equivalent to repeated rows (dropout
+# draws one mask per row, the validation split draws rows).
+AUTO_MIN_ROWS = 1000
+# The dropout rate of dropout="auto" from AUTO_MIN_ROWS rows on.
+AUTO_DROPOUT = 0.1
 
 
 class BaseMLP(CallbackSupportMixin, BaseEstimator):
@@ -66,7 +70,13 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             )
         return [int(s) for s in sizes]
 
-    def _build_network(self, n_in, n_out, dtype, rng):
+    def _dropout_rate(self, n_samples):
+        """Resolve ``dropout`` ('auto': AUTO_DROPOUT from AUTO_MIN_ROWS rows)."""
+        if self.dropout == "auto":
+            return AUTO_DROPOUT if n_samples >= AUTO_MIN_ROWS else 0.0
+        return self.dropout
+
+    def _build_network(self, n_in, n_out, dtype, rng, n_samples):
         return build_mlp(
             n_in,
             n_out,
@@ -77,7 +87,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             bn_affine=self.bn_affine,
             bn_momentum=self.bn_momentum,
             bn_epsilon=self.bn_epsilon,
-            dropout=self.dropout,
+            dropout=self._dropout_rate(n_samples),
             weight_init=self.weight_init,
             dtype=dtype,
             rng=rng,
@@ -164,7 +174,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         """Build or reuse the network, then run the solver on encoded targets."""
         rng = self._make_rng(incremental)
         if first_call:
-            self._initialize(X.shape[1], Y.shape[1], X.dtype, rng)
+            self._initialize(X.shape, Y.shape[1], X.dtype, rng)
         for layer in self.network_.layers:
             if isinstance(layer, Dropout):
                 layer.rng = rng
@@ -202,8 +212,11 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             [seed, self.t_ if incremental and hasattr(self, "t_") else 0]
         )
 
-    def _initialize(self, n_features, n_outputs, dtype, rng):
-        self.network_ = self._build_network(n_features, n_outputs, dtype, rng)
+    def _initialize(self, X_shape, n_outputs, dtype, rng):
+        n_samples, n_features = X_shape
+        self.network_ = self._build_network(
+            n_features, n_outputs, dtype, rng, n_samples
+        )
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(self._hidden_sizes()) + 2
         self.n_iter_ = 0
@@ -218,7 +231,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
     def _early_stopping_on(self, n_samples, incremental):
         """Resolve ``early_stopping`` ('auto': enough rows, never in partial_fit)."""
         if self.early_stopping == "auto":
-            return not incremental and n_samples >= EARLY_STOPPING_MIN_ROWS
+            return not incremental and n_samples >= AUTO_MIN_ROWS
         return bool(self.early_stopping)
 
     def _reset_stopping(self, *, early_stopping):

@@ -133,10 +133,15 @@ default='adaptive'
         running averages of training. ``partial_fit`` always keeps the running
         averages; call :meth:`recompute_bn_statistics` afterwards.
 
-    dropout : float, default=0.1
+    dropout : float or 'auto', default='auto'
         Inverted-dropout rate after each hidden layer, active only in training
-        (scikit-learn's MLP has none). 0.1 regularized the noisy tasks of the
-        quality suite best among 0, 0.05, 0.1, 0.15 and 0.2.
+        (scikit-learn's MLP has none). ``'auto'`` is 0.1 when the fit that
+        builds the network (the first ``fit`` or ``partial_fit``) gets at
+        least 1,000 rows, and 0 below, like ``early_stopping='auto'``: small
+        fits then stay deterministic functions of the rows, with integer
+        sample weights equivalent to repeated rows (dropout draws one mask
+        per row). 0.1 regularized the noisy tasks of the quality suite best
+        among 0, 0.05, 0.1, 0.15 and 0.2.
 
     weight_decay : float, default=0.0
         Decoupled weight decay ('sgd', 'adam'; AdamW's, Loshchilov & Hutter

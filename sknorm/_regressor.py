@@ -136,7 +136,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         bn_momentum=0.1,
         bn_epsilon=1e-5,
         bn_stats="population",
-        dropout=0.1,
+        dropout="auto",
         weight_decay=0.0,
         weight_init="glorot",
         validation_split="random",

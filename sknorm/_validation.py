@@ -162,7 +162,7 @@ MLP_PARAMETER_CONSTRAINTS = {
     "bn_momentum": [Interval(Real, 0, 1, closed="both")],
     "bn_epsilon": [Interval(Real, 0, None, closed="neither")],
     "bn_stats": [StrOptions({"population", "running"})],
-    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "dropout": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "weight_init": [StrOptions({"glorot", "he"})],
     "validation_split": [StrOptions({"random", "last"})],

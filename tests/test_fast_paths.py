@@ -56,7 +56,7 @@ def test_fit_equals_layer_by_layer_training(batch_norm):
         fitted = MLPRegressor(max_iter=1, **params).fit(X, y)
     replay = MLPRegressor(**params)
     rng = replay._make_rng(False)  # the generator fit draws from, in order
-    replay._initialize(X.shape[1], 1, X.dtype, rng)
+    replay._initialize(X.shape, 1, X.dtype, rng)
     network = replay.network_
     optimizer = Adam(network.parameters(), learning_rate_init=replay.learning_rate_init)
     Y = ((y - fitted.target_mean_) / fitted.target_scale_).reshape(-1, 1)
@@ -113,11 +113,16 @@ def test_predict_from_eight_threads_at_once(estimator):
 
 
 # ------------------------------------------------------------------ memory
-def _fit_peak(n_rows, n_features):
+def _fit_peak(n_rows, n_features, early_stopping):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n_rows, n_features)).astype(np.float32)
     y = X[:, 0] + rng.standard_normal(n_rows).astype(np.float32)
-    model = MLPRegressor(hidden_layer_sizes=(16,), batch_size=64, max_iter=2)
+    model = MLPRegressor(
+        hidden_layer_sizes=(16,),
+        batch_size=64,
+        max_iter=2,
+        early_stopping=early_stopping,
+    )
     tracemalloc.start()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -133,9 +138,20 @@ def test_fit_makes_no_copy_of_X():
     Per row, fit keeps the shuffled order and target-sized vectors; a copy of
     X (per fit or per epoch) would add a whole row of X.
     """
-    small, small_bytes = _fit_peak(10_000, 64)
-    large, large_bytes = _fit_peak(40_000, 64)
+    small, small_bytes = _fit_peak(10_000, 64, early_stopping=False)
+    large, large_bytes = _fit_peak(40_000, 64, early_stopping=False)
     assert large - small < 0.5 * (large_bytes - small_bytes)
+
+
+def test_fit_with_early_stopping_copies_X_once():
+    """Check that early stopping (the default from 1,000 rows) copies X once.
+
+    The validation split copies the training and validation rows once per
+    fit, as scikit-learn's MLP does; nothing grows with the epochs.
+    """
+    small, small_bytes = _fit_peak(10_000, 64, early_stopping="auto")
+    large, large_bytes = _fit_peak(40_000, 64, early_stopping="auto")
+    assert large - small < 1.5 * (large_bytes - small_bytes)
 
 
 # ---------------------------------------------------------- BLAS threads
