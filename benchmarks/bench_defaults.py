@@ -32,7 +32,7 @@ PREVIOUS = {"early_stopping": False, "dropout": 0.0, "hidden_layer_sizes": (100,
 CHAIN = [
     ("previous defaults", {}),
     ("+ early_stopping='auto'", {"early_stopping": "auto"}),
-    ("+ dropout=0.1", {"dropout": 0.1}),
+    ("+ dropout='auto'", {"dropout": "auto"}),
     ("+ hidden_layer_sizes=(64, 64) (defaults)", {"hidden_layer_sizes": (64, 64)}),
 ]
 
