@@ -14,7 +14,6 @@ scikit-learn's callbacks (``set_callbacks``, scikit-learn >= 1.9; see
 import copy
 import functools
 import warnings
-from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
@@ -32,7 +31,10 @@ from sknorm._sklearn_compat import CallbackSupportMixin, _check_sample_weight
 from sknorm._solver import Hooks, Progress, Stopping, run_epochs, run_lbfgs
 from sknorm._validation import (
     MLP_PARAMETER_CONSTRAINTS,
+    check_hidden_layer_sizes,
     check_magnitude,
+    resolve_dropout,
+    resolve_early_stopping,
     validate_numeric_data,
 )
 from sknorm.nn._folding import fold_batchnorm
@@ -44,14 +46,6 @@ from sknorm.nn._optimizers import SGD, Adam
 from sknorm.nn._population import population_statistics
 from sknorm.nn._trainer import Trainer
 
-# The "auto" regularization (early_stopping, dropout) starts at this many rows:
-# below, a tenth of the rows is too few to score epochs reliably, and plain
-# training keeps integer sample weights equivalent to repeated rows (dropout
-# draws one mask per row, the validation split draws rows).
-AUTO_MIN_ROWS = 1000
-# The dropout rate of dropout="auto" from AUTO_MIN_ROWS rows on.
-AUTO_DROPOUT = 0.1
-
 
 class BaseMLP(CallbackSupportMixin, BaseEstimator):
     """Base class for the batch-normalized MLP estimators; not for direct use."""
@@ -60,21 +54,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ build
     def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        if not hasattr(sizes, "__iter__"):
-            sizes = [sizes]
-        sizes = list(sizes)
-        if any(not isinstance(s, Integral) or s <= 0 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive integers, got {sizes}."
-            )
-        return [int(s) for s in sizes]
-
-    def _dropout_rate(self, n_samples):
-        """Resolve ``dropout`` ('auto': AUTO_DROPOUT from AUTO_MIN_ROWS rows)."""
-        if self.dropout == "auto":
-            return AUTO_DROPOUT if n_samples >= AUTO_MIN_ROWS else 0.0
-        return self.dropout
+        return check_hidden_layer_sizes(self.hidden_layer_sizes)
 
     def _build_network(self, n_in, n_out, dtype, rng, n_samples):
         return build_mlp(
@@ -87,7 +67,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             bn_affine=self.bn_affine,
             bn_momentum=self.bn_momentum,
             bn_epsilon=self.bn_epsilon,
-            dropout=self._dropout_rate(n_samples),
+            dropout=resolve_dropout(self.dropout, n_samples),
             weight_init=self.weight_init,
             dtype=dtype,
             rng=rng,
@@ -228,12 +208,6 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             self._no_improvement_count = 0
             self._reset_stopping(early_stopping=False)
 
-    def _early_stopping_on(self, n_samples, incremental):
-        """Resolve ``early_stopping`` ('auto': enough rows, never in partial_fit)."""
-        if self.early_stopping == "auto":
-            return not incremental and n_samples >= AUTO_MIN_ROWS
-        return bool(self.early_stopping)
-
     def _reset_stopping(self, *, early_stopping):
         """Set the stopping bookkeeping of scikit-learn's MLP for this mode."""
         self.validation_scores_ = [] if early_stopping else None
@@ -291,22 +265,17 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
     def _fit_stochastic(self, X, Y, sample_weight, rng, incremental, tasks):
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
-        valid = None
-        early_stopping = self._early_stopping_on(X.shape[0], incremental)
+        early_stopping = resolve_early_stopping(
+            self.early_stopping, X.shape[0], incremental
+        )
         if early_stopping != (self.validation_scores_ is not None):
             # The first fit, or a warm start whose mode 'auto' resolves anew.
             self._reset_stopping(early_stopping=early_stopping)
+        valid = None
         if early_stopping:
-            train_idx, (X, Y, sample_weight), valid = hold_out(
-                X,
-                Y,
-                sample_weight,
-                fraction=self.validation_fraction,
-                how=self.validation_split,
-                rng=rng,
-                stratify=self._stratify_labels(Y),
+            X, Y, sample_weight, valid, tasks = self._hold_out(
+                X, Y, sample_weight, rng, tasks
             )
-            tasks = tasks.on_rows(train_idx, X)
         batch_size = self._batch_size(X.shape[0])
         trainer = Trainer(
             self.network_,
@@ -324,7 +293,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         recorder = HistoryRecorder(X, rng, self.history_)
         if not incremental:
             self.n_iter_ = 0
-        progress = self._progress()
+        progress = Progress.read(self)
         try:
             run_epochs(
                 trainer,
@@ -341,10 +310,23 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
                 hooks=self._epoch_hooks(X, sample_weight, valid, incremental, tasks),
             )
         finally:
-            self._store_progress(progress)
+            progress.write(self)
         if early_stopping:
             self.network_.restore(self._best_state)
         self._finalize(X, sample_weight, incremental)
+
+    def _hold_out(self, X, Y, sample_weight, rng, tasks):
+        """Split off the early-stopping rows; callbacks then see the rest."""
+        train_idx, (X, Y, sample_weight), valid = hold_out(
+            X,
+            Y,
+            sample_weight,
+            fraction=self.validation_fraction,
+            how=self.validation_split,
+            rng=rng,
+            stratify=self._stratify_labels(Y),
+        )
+        return X, Y, sample_weight, valid, tasks.on_rows(train_idx, X)
 
     def _epoch_hooks(self, X, sample_weight, valid, incremental, tasks):
         """Return the solver's view of this estimator: scoring, callbacks, freezing."""
@@ -367,20 +349,6 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             usable=usable,
         )
 
-    def _progress(self):
-        """Return the fitted bookkeeping attributes as the solver's Progress record."""
-        return Progress(
-            **{
-                field: getattr(self, name)
-                for field, name in Progress.ATTRIBUTES.items()
-                if hasattr(self, name)
-            }
-        )
-
-    def _store_progress(self, progress):
-        for field, name in Progress.ATTRIBUTES.items():
-            setattr(self, name, getattr(progress, field))
-
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
             return min(200, n_samples)
@@ -402,9 +370,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
     def _uses_population_stats(self, incremental):
         """Whether this fit ends by computing population BN statistics.
 
-        ``partial_fit`` sees one chunk: population statistics of a chunk would
-        be wrong for the whole stream, so it keeps the running averages until
-        the user calls ``recompute_bn_statistics`` on the full data.
+        Not in ``partial_fit``: a chunk's statistics would be wrong for the
+        stream; ``recompute_bn_statistics`` computes them on the full data.
         """
         return self.bn_stats == "population" and not incremental
 

@@ -92,6 +92,19 @@ class Progress:
     best_validation_score: float | None = None
     best_state: list | None = None
 
+    @classmethod
+    def read(cls, estimator):
+        """Return the record held in ``estimator``'s attributes (defaults if absent)."""
+        attributes = cls.ATTRIBUTES.items()
+        return cls(
+            **{f: getattr(estimator, a) for f, a in attributes if hasattr(estimator, a)}
+        )
+
+    def write(self, estimator):
+        """Set ``estimator``'s attributes from this record."""
+        for field_name, attribute in self.ATTRIBUTES.items():
+            setattr(estimator, attribute, getattr(self, field_name))
+
 
 class Hooks(NamedTuple):
     """What the epoch loop needs from its caller, as plain functions.

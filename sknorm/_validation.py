@@ -122,6 +122,76 @@ def validate_numeric_data(estimator, X, y="no_validation", **kwargs):
         ) from exc
 
 
+def check_hidden_layer_sizes(sizes):
+    """Return ``hidden_layer_sizes`` as a list of positive ints, or raise.
+
+    Parameters
+    ----------
+    sizes : int or iterable of int
+        The parameter's value.
+
+    Returns
+    -------
+    list of int
+        The widths.
+    """
+    if not hasattr(sizes, "__iter__"):
+        sizes = [sizes]
+    sizes = list(sizes)
+    if any(not isinstance(s, Integral) or s <= 0 for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
+    return [int(s) for s in sizes]
+
+
+# The "auto" regularization (early_stopping, dropout) starts at this many rows:
+# below, a tenth of the rows is too few to score epochs reliably, and plain
+# training keeps integer sample weights equivalent to repeated rows (dropout
+# draws one mask per row, the validation split draws rows).
+AUTO_MIN_ROWS = 1000
+# The dropout rate of dropout="auto" from AUTO_MIN_ROWS rows on.
+AUTO_DROPOUT = 0.1
+
+
+def resolve_early_stopping(early_stopping, n_samples, incremental):
+    """Return whether a fit holds out validation rows ('auto': enough rows).
+
+    Parameters
+    ----------
+    early_stopping : bool or 'auto'
+        The parameter's value.
+    n_samples : int
+        Rows given to this fit.
+    incremental : bool
+        Whether this is ``partial_fit``, where 'auto' never holds out rows.
+
+    Returns
+    -------
+    bool
+    """
+    if early_stopping == "auto":
+        return not incremental and n_samples >= AUTO_MIN_ROWS
+    return bool(early_stopping)
+
+
+def resolve_dropout(dropout, n_samples):
+    """Return the dropout rate ('auto': AUTO_DROPOUT from AUTO_MIN_ROWS rows).
+
+    Parameters
+    ----------
+    dropout : float or 'auto'
+        The parameter's value.
+    n_samples : int
+        Rows of the fit that builds the network.
+
+    Returns
+    -------
+    float
+    """
+    if dropout == "auto":
+        return AUTO_DROPOUT if n_samples >= AUTO_MIN_ROWS else 0.0
+    return dropout
+
+
 # The parameters shared by MLPRegressor and MLPClassifier, checked by
 # scikit-learn's validate_params before every fit.
 MLP_PARAMETER_CONSTRAINTS = {
