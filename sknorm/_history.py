@@ -88,28 +88,28 @@ def preactivation_statistics(network, probe):
         standard deviation (its spread over the probe).
     """
     stages = split_stages(network.layers)
-    n_hidden = sum(stage.activation is not None for stage in stages)
+    last = [stage for stage in stages if stage.activation is not None][-1:]
     stats, h = [], probe
-    # Layers after the last activation (BN "after", Dropout, output Linear)
-    # feed no activation: they are not run.
-    for stage in stages:
-        if len(stats) == n_hidden:
-            break
-        if stage.linear is not None:
-            h, _ = stage.linear.forward(h, training=False)
-        if stage.bn is not None:
-            h = _probe_batch_norm(stage.bn, h)
+    for stage in stages if last else []:
+        for layer in (stage.linear, stage.bn):
+            h = h if layer is None else _probe_forward(layer, h)
         if stage.activation is not None:
             stats.append(_summarize(h))
-            if len(stats) == n_hidden:
+            if stage is last[0]:
+                # Later layers (BN "after", Dropout, the output Linear) feed
+                # no activation: they are not run.
                 break
             h, _ = stage.activation.forward(h, training=False)
         for layer in stage.rest:
-            if isinstance(layer, BatchNorm1d):
-                h = _probe_batch_norm(layer, h)
-            else:
-                h, _ = layer.forward(h, training=False)
+            h = _probe_forward(layer, h)
     return stats
+
+
+def _probe_forward(layer, h):
+    """Run ``layer`` as the probe does: BN with the probe's statistics."""
+    if isinstance(layer, BatchNorm1d):
+        return _probe_batch_norm(layer, h)
+    return layer.forward(h, training=False)[0]
 
 
 def _probe_batch_norm(bn, h):

@@ -290,16 +290,9 @@ class Standardizer(
         self._moments = moments._asdict()
         self._weighted = weighted
 
-        if weighted:
-            seen = moments.weight_sum
-            self.n_samples_seen_ = (
-                float(seen[0]) if np.all(seen == seen[0]) else seen.copy()
-            )
-        else:
-            seen = moments.count
-            self.n_samples_seen_ = (
-                int(seen[0]) if np.all(seen == seen[0]) else seen.copy()
-            )
+        self.n_samples_seen_ = _samples_seen(
+            moments.weight_sum if weighted else moments.count, weighted
+        )
 
         if self.with_std:
             self.mean_ = moments.mean
@@ -314,12 +307,11 @@ class Standardizer(
 
     def _fit_robust(self, X, sample_weight):
         center, scale = robust_center_scale(X, sample_weight)
-        seen = (~np.isnan(X)).sum(axis=0) if sample_weight is None else None
-        if sample_weight is not None:
-            seen = (~np.isnan(X) * sample_weight[:, None]).sum(axis=0)
-        same = np.all(seen == seen[0])
-        kind = int if sample_weight is None else float
-        self.n_samples_seen_ = kind(seen[0]) if same else seen
+        present = ~np.isnan(X)
+        weighted = sample_weight is not None
+        seen = (present * sample_weight[:, None]) if weighted else present
+        seen = seen.sum(axis=0)
+        self.n_samples_seen_ = _samples_seen(seen, weighted)
         self.mean_ = center if self.with_mean or self.with_std else None
         self.var_ = None
         self.scale_ = scale if self.with_std else None
@@ -421,6 +413,13 @@ class Standardizer(
         tags.input_tags.sparse = not self.with_mean and self.method == "standard"
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _samples_seen(seen, weighted):
+    """``n_samples_seen_``: one number (float when weighted) if all columns agree."""
+    if np.all(seen == seen[0]):
+        return float(seen[0]) if weighted else int(seen[0])
+    return seen.copy()
 
 
 def _soft_clip(z, clip):

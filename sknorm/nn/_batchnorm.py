@@ -16,6 +16,8 @@ Every kernel writes into ``out=`` arrays: in a small-batch step the cost of
 an allocation matters as much as the arithmetic.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 __all__ = [
@@ -30,6 +32,15 @@ __all__ = [
 ]
 
 _dot = np.dot
+
+
+class _InferenceCache(NamedTuple):
+    """What an inference-mode :meth:`BatchNorm1d.backward` needs."""
+
+    x: np.ndarray
+    scale: np.ndarray
+    mean: np.ndarray
+    inv_std: np.ndarray
 
 
 def check_batch_rows(n_samples):
@@ -366,11 +377,10 @@ class BatchNorm1d:
             )
         if not training:
             scale, shift = inference_scale_shift(self)
-            out = x * scale.astype(x.dtype)
+            scale = scale.astype(x.dtype)
+            out = x * scale
             out += shift.astype(x.dtype)
-            # Copies: the gradient must not see buffers written after forward.
-            frozen = {key: value.copy() for key, value in self.buffers.items()}
-            return out, (None, (x, frozen), scale.astype(x.dtype), None)
+            return out, _InferenceCache(x, scale, *self._frozen_statistics())
         n_samples = x.shape[0]
         check_batch_rows(n_samples)
         p, weight_sum = batch_probabilities(sample_weight, n_samples, x.dtype)
@@ -409,17 +419,17 @@ class BatchNorm1d:
         grads : dict
             ``"gamma"`` and ``"beta"`` gradients; empty when not ``affine``.
         """
-        z, std, scale, p = cache
-        if z is None:
-            # Inference: an affine map of constant statistics (``std`` holds
-            # the input and the statistics it was normalized with).
-            x, frozen = std
-            inv_std = 1.0 / np.sqrt(frozen["running_var"] + self.eps)
-            x_hat = (x - frozen["running_mean"]) * inv_std
-            grads = {"gamma": np.einsum("ij,ij->j", dout, x_hat)} if self.affine else {}
+        if isinstance(cache, _InferenceCache):
+            # An affine map of the statistics frozen at forward time.
+            x_hat = (cache.x - cache.mean) * cache.inv_std
+            grads = {}
             if self.affine:
-                grads["beta"] = dout.sum(axis=0)
-            return dout * scale, grads
+                grads = {
+                    "gamma": np.einsum("ij,ij->j", dout, x_hat),
+                    "beta": dout.sum(axis=0),
+                }
+            return dout * cache.scale, grads
+        z, std, scale, p = cache
         dgamma, dbeta, coef = np.empty((3, self.n_features), dtype=dout.dtype)
         ones = np.ones(dout.shape[0], dtype=dout.dtype)
         u = normalize_backward(
@@ -427,6 +437,14 @@ class BatchNorm1d:
         )
         grads = {"gamma": dgamma, "beta": dbeta} if self.affine else {}
         return u * scale, grads
+
+    def _frozen_statistics(self):
+        """Return copies of the running mean and ``1 / sqrt(running_var + eps)``.
+
+        Copies: a gradient must not see buffers written after the forward pass.
+        """
+        mean = self.buffers["running_mean"].copy()
+        return mean, 1.0 / np.sqrt(self.buffers["running_var"] + self.eps)
 
     def set_statistics(self, mean, var):
         """Overwrite ``running_mean`` and ``running_var`` in place.

@@ -44,6 +44,8 @@ class _BaseOptimizer:
         self.params = list(params)
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
+        # Epochs completed, for the "cosine" schedule.
+        self.epochs_done = 0
         dtype = np.result_type(*self.params) if self.params else np.float64
         self._shapes = [param.shape for param in self.params]
         self._size = sum(param.size for param in self.params)
@@ -170,7 +172,7 @@ class _BaseOptimizer:
         """
         if self.lr_schedule != "cosine":
             return
-        self.epochs_done = getattr(self, "epochs_done", 0) + 1
+        self.epochs_done += 1
         progress = min(self.epochs_done, self.n_epochs) / self.n_epochs
         factor = 0.5 * (1.0 + math.cos(math.pi * progress))
         setattr(self, self._rate_name, float(self.learning_rate_init) * factor)

@@ -12,7 +12,7 @@ Two paths compute the same gradients: the layers' own ``forward``/
 ``backward`` through :class:`Sequential` is the *reference*, checked by
 finite differences (``tests/nn/test_layers.py``, ``test_network.py``); this
 Trainer is the *production* step, checked against the reference
-(``tests/nn/test_trainer.py``, ``test_fused.py``). Both call the batch-norm
+(``tests/nn/test_trainer.py``, ``test_batchnorm.py``). Both call the batch-norm
 functions of :mod:`sknorm.nn._batchnorm`. Inference never touches these
 buffers: a Trainer belongs to one fit and is not shared between threads.
 """
