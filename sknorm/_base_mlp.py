@@ -11,7 +11,6 @@ scikit-learn's callbacks (``set_callbacks``, scikit-learn >= 1.9; see
 (``_encode_targets``) and decode predictions.
 """
 
-import copy
 import functools
 import warnings
 from typing import ClassVar
@@ -20,37 +19,49 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from sknorm._batches import hold_out
 from sknorm._callbacks import FitTasks, IterationTasks
 from sknorm._config import get_config
+from sknorm._fit_state import (
+    STRUCTURE,
+    check_dtype_parameters,
+    check_structure,
+    clear_fit_state,
+    discard_fit,
+    structure_of,
+)
+from sknorm._fitted_mlp import FittedMLP
 from sknorm._history import HistoryRecorder
 from sknorm._sklearn_compat import CallbackSupportMixin, _check_sample_weight
-from sknorm._solver import Hooks, Progress, Stopping, run_epochs, run_lbfgs
+from sknorm._solver import (
+    Hooks,
+    Progress,
+    Stopping,
+    TrainingDiverged,
+    run_epochs,
+    run_lbfgs,
+)
 from sknorm._validation import (
     MLP_PARAMETER_CONSTRAINTS,
     check_hidden_layer_sizes,
-    check_magnitude,
     resolve_dropout,
     resolve_early_stopping,
     validate_numeric_data,
 )
-from sknorm.nn._folding import fold_batchnorm
-from sknorm.nn._inference import dense_forward
-from sknorm.nn._layers import Dropout, Linear
+from sknorm.nn._layers import Dropout
 from sknorm.nn._layout import build_mlp
-from sknorm.nn._losses import OUTPUT_ACTIVATIONS
 from sknorm.nn._optimizers import SGD, Adam
-from sknorm.nn._population import population_statistics
 from sknorm.nn._trainer import Trainer
 
 
-class BaseMLP(CallbackSupportMixin, BaseEstimator):
+class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
     """Base class for the batch-normalized MLP estimators; not for direct use."""
 
     _parameter_constraints: ClassVar[dict] = dict(MLP_PARAMETER_CONSTRAINTS)
+    # The parameters a warm start must not change (see sknorm._fit_state).
+    _STRUCTURE: ClassVar[tuple] = STRUCTURE
 
     # ------------------------------------------------------------------ build
     def _hidden_sizes(self):
@@ -130,6 +141,10 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             dtype=(np.float64, np.float32),
             reset=first_call,
         )
+        if not first_call:
+            check_structure(self, incremental)
+        dtype = X.dtype if first_call else self.network_.parameters()[0].dtype
+        check_dtype_parameters(self, dtype)
         self._check_X_magnitude(X)
         given_weight = sample_weight is not None
         sample_weight = _check_sample_weight(
@@ -162,11 +177,27 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         # on a busy 2-core machine, made epochs tens of times slower. Users
         # choose with sknorm.set_config / config_context (None: no limit).
         blas_threads = get_config()["fit_blas_threads"]
-        with threadpool_limits(limits=blas_threads, user_api="blas"):
-            if self.solver == "lbfgs":
-                self._fit_lbfgs(X, Y, sample_weight, tasks)
-            else:
-                self._fit_stochastic(X, Y, sample_weight, rng, incremental, tasks)
+        # Overflow is checked where it matters (loss, weights, predictions)
+        # and raised as a clear error: numpy's warnings would only be noise.
+        with (
+            threadpool_limits(limits=blas_threads, user_api="blas"),
+            np.errstate(all="ignore"),
+        ):
+            try:
+                if self.solver == "lbfgs":
+                    self._fit_lbfgs(X, Y, sample_weight, tasks)
+                else:
+                    self._fit_stochastic(X, Y, sample_weight, rng, incremental, tasks)
+            except Exception as exc:
+                # A failed fit leaves a model that predicts finite values (the
+                # one before a warm start, a diverged fit's last usable state)
+                # or none: never a half-built one.
+                usable = (
+                    exc.usable if isinstance(exc, TrainingDiverged) else not first_call
+                )
+                if not usable:
+                    discard_fit(self)
+                raise
 
     def _n_callback_subtasks(self, incremental):
         """Return how many iterations a fit reports to callbacks, at most."""
@@ -174,15 +205,6 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             # One more: the subtask begun by the last iteration never runs.
             return self.max_iter + 1
         return 1 if incremental else self.max_iter
-
-    def _check_X_magnitude(self, X):
-        check_magnitude(
-            X,
-            "X",
-            "Standardize X first (e.g. sknorm.Standardizer in a pipeline); if "
-            "these are missing-value sentinels, replace them by NaN and impute.",
-            getattr(self, "feature_names_in_", None),
-        )
 
     def _make_rng(self, incremental):
         # A fresh generator on every fit (never one stored across fits) makes
@@ -194,19 +216,18 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
 
     def _initialize(self, X_shape, n_outputs, dtype, rng):
         n_samples, n_features = X_shape
+        # Nothing of an earlier fit survives a fresh one.
+        clear_fit_state(self, Progress.ATTRIBUTES.values())
         self.network_ = self._build_network(
             n_features, n_outputs, dtype, rng, n_samples
         )
+        self._built_with = structure_of(self)
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(self._hidden_sizes()) + 2
         self.n_iter_ = 0
         self.t_ = 0
         # Filled per epoch by the stochastic solvers; stays empty with lbfgs.
         self.history_ = []
-        if self.solver != "lbfgs":
-            self.loss_curve_ = []
-            self._no_improvement_count = 0
-            self._reset_stopping(early_stopping=False)
 
     def _reset_stopping(self, *, early_stopping):
         """Set the stopping bookkeeping of scikit-learn's MLP for this mode."""
@@ -224,6 +245,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         trainer = Trainer(
             self.network_, self._loss_name(), X.shape[0], alpha=self.alpha
         )
+        start = self.network_.snapshot()
         try:
             result = run_lbfgs(
                 trainer,
@@ -253,23 +275,50 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=4,  # fit -> _fit -> _train -> _fit_lbfgs
             )
-        self._finalize(X, sample_weight)
-        if result.nonfinite:
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The estimator keeps "
-                "the best point L-BFGS evaluated, but it is not a converged fit. "
-                "The input data may contain large values and need to be "
-                "preprocessed (e.g. sknorm.Standardizer)."
-            )
+        self._check_lbfgs_outcome(result.nonfinite, start, X, sample_weight)
+
+    def _check_lbfgs_outcome(self, nonfinite, start, X, sample_weight):
+        """Finalize; raise TrainingDiverged unless the result predicts finitely.
+
+        ``start`` is the network before L-BFGS ran, the fallback when the
+        best point evaluated overflows at inference.
+        """
+        usable = self._usable(X, sample_weight)
+        if usable and not nonfinite:
+            return
+        kept = (
+            "The estimator keeps the best point L-BFGS evaluated, but it is "
+            "not a converged fit."
+        )
+        if not usable:
+            self.network_.restore(start)
+            usable = self._usable(X, sample_weight)
+            kept = "The estimator keeps the weights it started from."
+        kept = (
+            kept
+            if usable
+            else "No point predicts finite values, so the estimator is left unfitted."
+        )
+        raise TrainingDiverged(
+            "Solver produced non-finite parameter weights or predictions. "
+            f"{kept} The input data may contain large values and need to be "
+            "preprocessed (e.g. sknorm.Standardizer).",
+            usable=usable,
+        )
 
     def _fit_stochastic(self, X, Y, sample_weight, rng, incremental, tasks):
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
+        if not hasattr(self, "loss_curve_"):
+            # The first stochastic fit of this network (it may continue lbfgs).
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            self._reset_stopping(early_stopping=False)
         early_stopping = resolve_early_stopping(
-            self.early_stopping, X.shape[0], incremental
+            self.early_stopping, np.count_nonzero(sample_weight), incremental
         )
         if early_stopping != (self.validation_scores_ is not None):
-            # The first fit, or a warm start whose mode 'auto' resolves anew.
+            # The first fit, or a warm start whose mode resolves anew.
             self._reset_stopping(early_stopping=early_stopping)
         valid = None
         if early_stopping:
@@ -311,9 +360,6 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             )
         finally:
             progress.write(self)
-        if early_stopping:
-            self.network_.restore(self._best_state)
-        self._finalize(X, sample_weight, incremental)
 
     def _hold_out(self, X, Y, sample_weight, rng, tasks):
         """Split off the early-stopping rows; callbacks then see the rest."""
@@ -334,19 +380,19 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             self._reconstruction_attributes, X, sample_weight, incremental=incremental
         )
 
-        def usable():
-            self._finalize(X, sample_weight, incremental)
-            with np.errstate(all="ignore"):
-                out = self._dense_forward(X)
-            return bool(np.isfinite(out.min()) and np.isfinite(out.max()))
-
         return Hooks(
             validation_score=None
             if valid is None
             else functools.partial(self._validation_score, *valid),
             begin_epoch=functools.partial(tasks.begin_subtask, "epoch", attributes),
             end_epoch=lambda epoch: tasks.end_subtask(epoch, attributes),
-            usable=usable,
+            usable=functools.partial(
+                self._usable,
+                X,
+                sample_weight,
+                incremental,
+                None if valid is None else valid[0],
+            ),
         )
 
     def _batch_size(self, n_samples):
@@ -366,128 +412,6 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
                 "2 samples per batch to compute batch statistics (n_samples=1 "
                 "per batch)."
             )
-
-    def _uses_population_stats(self, incremental):
-        """Whether this fit ends by computing population BN statistics.
-
-        Not in ``partial_fit``: a chunk's statistics would be wrong for the
-        stream; ``recompute_bn_statistics`` computes them on the full data.
-        """
-        return self.bn_stats == "population" and not incremental
-
-    def _finalize(self, X, sample_weight, incremental=False):
-        """Freeze BN statistics (population mode) and fold for prediction."""
-        # Every fit gives Dropout a fresh generator: dropping it afterwards
-        # keeps the fitted state to arrays and sknorm types (loadable by skops).
-        for layer in self.network_.layers:
-            if isinstance(layer, Dropout):
-                layer.rng = None
-        if self._uses_population_stats(incremental):
-            population_statistics(self.network_, X, sample_weight)
-        self._fold()
-
-    def _reconstruction_attributes(
-        self, X, sample_weight, theta=None, *, incremental=False
-    ):
-        """Return the prediction attributes of the model as it stands, for callbacks.
-
-        They are what :meth:`_finalize` would set if the fit stopped now
-        (population statistics included), computed on a copy of ``network_``
-        with parameters ``theta`` (the current ones when None): the estimator
-        itself is not modified. A copy of the estimator with these attributes
-        predicts as the fit stopped here would.
-        """
-        twin = copy.copy(self)
-        twin.network_ = self.network_.copy()
-        if theta is not None:
-            twin.network_.set_flat_params(theta)
-        twin._finalize(X, sample_weight, incremental)
-        return {
-            "network_": twin.network_,
-            "coefs_": twin.coefs_,
-            "intercepts_": twin.intercepts_,
-        }
-
-    def _fold(self):
-        folded = fold_batchnorm(self.network_)
-        linears = [layer for layer in folded.layers if isinstance(layer, Linear)]
-        coefs = [layer.params["weight"].copy() for layer in linears]
-        intercepts = [
-            layer.params["bias"].copy()
-            if "bias" in layer.params
-            else np.zeros(layer.n_out, dtype=coefs[0].dtype)
-            for layer in linears
-        ]
-        self.coefs_, self.intercepts_ = self._fold_output(coefs, intercepts)
-
-    def _fold_output(self, coefs, intercepts):
-        """Return the output layer unchanged; the regressor folds target scaling."""
-        return coefs, intercepts
-
-    # --------------------------------------------------------------- predict
-    def _dense_forward(self, X):
-        """Output-layer predictions of the folded network (thread-safe, chunked)."""
-        output = OUTPUT_ACTIVATIONS[self.out_activation_]
-        return dense_forward(
-            X,
-            self.coefs_,
-            self.intercepts_,
-            self.activation,
-            output,
-        )
-
-    def _predict_output(self, X):
-        """Validate X and return the output layer, refusing overflowed values."""
-        check_is_fitted(self)
-        X = validate_numeric_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        out = self._dense_forward(X)
-        # min/max propagate NaN and allocate nothing of X's size.
-        if not (np.isfinite(out.min()) and np.isfinite(out.max())):
-            largest = max(float(X.max()), -float(X.min()))
-            raise ValueError(
-                "The network's output overflowed to inf or NaN: X holds values "
-                f"of magnitude up to {largest:.3g}, far outside the training "
-                "range. Check X for missing-value sentinels or unscaled columns."
-            )
-        return out
-
-    def _validation_score(self, X, Y, sample_weight):
-        """Score held-out rows in inference mode with the running statistics."""
-        raw = self.network_.predict(X)
-        return self._score_internal(raw, Y, sample_weight)
-
-    def recompute_bn_statistics(self, X, sample_weight=None):
-        """Recompute every batch-norm layer's statistics over ``X`` ("precise BN").
-
-        With the weights frozen, each BN layer's mean and biased variance are
-        computed over all rows of ``X``, from the first layer to the last, the
-        layers below already using their new statistics; then the network is
-        folded again for prediction. ``fit`` does this automatically when
-        ``bn_stats="population"``; call it after a sequence of ``partial_fit``
-        calls, with the full training data (or a large representative sample).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Row weights for the statistics.
-
-        Returns
-        -------
-        MLPRegressor or MLPClassifier
-            The estimator itself (``self``), with updated statistics.
-        """
-        check_is_fitted(self)
-        X = validate_numeric_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        X = X.astype(self.coefs_[0].dtype, copy=False)
-        self._check_X_magnitude(X)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-        )
-        population_statistics(self.network_, X, sample_weight)
-        self._fold()
-        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -36,6 +36,11 @@ def minibatch_slices(n_samples, batch_size):
 def hold_out(X, Y, sample_weight, *, fraction, how, rng, stratify=None):
     """Split the training arrays for early stopping (see :func:`validation_split`).
 
+    Validation rows are drawn among the rows of positive weight only:
+    zero-weight rows would give the validation score nothing to average
+    (they still train, where they count in batch-norm statistics as in a fit
+    without early stopping).
+
     Returns
     -------
     train_idx : ndarray of int
@@ -44,7 +49,7 @@ def hold_out(X, Y, sample_weight, *, fraction, how, rng, stratify=None):
         ``(X, Y, sample_weight)`` of the training and of the validation rows.
     """
     train_idx, valid_idx = validation_split(
-        X.shape[0], fraction, how, rng, stratify=stratify
+        X.shape[0], fraction, how, rng, stratify=stratify, eligible=sample_weight > 0
     )
     return (
         train_idx,
@@ -53,7 +58,7 @@ def hold_out(X, Y, sample_weight, *, fraction, how, rng, stratify=None):
     )
 
 
-def validation_split(n_samples, fraction, how, rng, stratify=None):
+def validation_split(n_samples, fraction, how, rng, stratify=None, eligible=None):
     """Return (train_idx, valid_idx) for early stopping.
 
     Parameters
@@ -70,11 +75,15 @@ def validation_split(n_samples, fraction, how, rng, stratify=None):
         Source of randomness for the random split.
     stratify : ndarray, default=None
         Class labels for a stratified random split.
+    eligible : ndarray of bool, default=None
+        The rows that may be held out (all when None); at least two of them
+        must remain for training.
 
     Returns
     -------
     train_idx, valid_idx : ndarray of int
     """
+    pool = np.arange(n_samples) if eligible is None else np.flatnonzero(eligible)
     n_valid = int(np.ceil(fraction * n_samples))
     if n_valid < 2 or n_samples - n_valid < 2:
         raise ValueError(
@@ -83,16 +92,27 @@ def validation_split(n_samples, fraction, how, rng, stratify=None):
             f"{n_samples - n_valid} training rows; both need at least 2. Increase "
             "'validation_fraction' or the size of your dataset."
         )
+    if len(pool) - n_valid < 2:
+        raise ValueError(
+            f"Early stopping holds out {n_valid} rows (validation_fraction="
+            f"{fraction} of n_samples={n_samples}) among the rows of non-zero "
+            f"sample_weight, and only {len(pool)} rows have one: at least "
+            f"{n_valid + 2} are needed to keep 2 for training. Give more rows a "
+            "weight or set early_stopping=False."
+        )
     if how == "last":
-        return np.arange(n_samples - n_valid), np.arange(n_samples - n_valid, n_samples)
-    if stratify is None:
-        order = rng.permutation(n_samples)
-        return np.sort(order[n_valid:]), np.sort(order[:n_valid])
-    return _stratified_split(stratify, n_valid, rng)
+        valid_idx = pool[len(pool) - n_valid :]
+    elif stratify is None:
+        valid_idx = np.sort(rng.permutation(pool)[:n_valid])
+    else:
+        valid_idx = pool[_stratified_split(stratify[pool], n_valid, rng)]
+    train_mask = np.ones(n_samples, dtype=bool)
+    train_mask[valid_idx] = False
+    return np.flatnonzero(train_mask), valid_idx
 
 
 def _stratified_split(labels, n_valid, rng):
-    """Hold out ``n_valid`` rows with class shares close to the full data's."""
+    """Return ``n_valid`` sorted row indices with the class shares of ``labels``."""
     classes, y_idx = np.unique(labels, return_inverse=True)
     n_samples = len(labels)
     valid = []
@@ -105,7 +125,4 @@ def _stratified_split(labels, n_valid, rng):
     for k in range(len(classes)):
         rows = rng.permutation(np.flatnonzero(y_idx == k))
         valid.append(rows[: take[k]])
-    valid_idx = np.sort(np.concatenate(valid))
-    train_mask = np.ones(n_samples, dtype=bool)
-    train_mask[valid_idx] = False
-    return np.flatnonzero(train_mask), valid_idx
+    return np.sort(np.concatenate(valid))

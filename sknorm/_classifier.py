@@ -353,9 +353,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             # Class frequencies weighted by sample_weight (scikit-learn >= 1.7
             # convention): integer weights then equal repeated rows.
             classes, y_idx = np.unique(y, return_inverse=True)
-            per_class = compute_class_weight(
-                "balanced", classes=classes, y=y, sample_weight=sample_weight
-            )
+            # A class whose rows all weigh 0 divides by zero here (handled
+            # below), which is no reason to warn.
+            with np.errstate(divide="ignore"):
+                per_class = compute_class_weight(
+                    "balanced", classes=classes, y=y, sample_weight=sample_weight
+                )
             # A class whose rows all weigh 0 gets an infinite weight; 0 * inf
             # would be NaN, so those rows keep their zero weight.
             weights = np.where(sample_weight > 0, per_class[y_idx.ravel()], 0.0)

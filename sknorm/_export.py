@@ -66,13 +66,15 @@ def to_sklearn_mlp(est):
         The fitted scikit-learn counterpart.
     """
     check_is_fitted(est)
-    if est.activation == "leaky_relu":
+    built = est._built_with  # what the network was trained with
+    if built["activation"] == "leaky_relu":
         raise ValueError(
             "activation='leaky_relu' cannot be expressed by scikit-learn's MLP, "
             "which supports identity, logistic, tanh and relu."
         )
     params = {name: getattr(est, name) for name in _SKLEARN_PARAMS}
-    params["hidden_layer_sizes"] = tuple(est._hidden_sizes())
+    params["hidden_layer_sizes"] = built["hidden_layer_sizes"]
+    params["activation"] = built["activation"]
     # Settings scikit-learn's MLP does not know, as their nearest equivalent
     # (they only matter if the exported model is refitted).
     params["early_stopping"] = getattr(est, "validation_scores_", None) is not None
@@ -83,7 +85,7 @@ def to_sklearn_mlp(est):
         sk.classes_ = est.classes_
         sk._label_binarizer = copy.deepcopy(est._label_binarizer)
     else:
-        sk = SkMLPRegressor(loss=est.loss, **params)
+        sk = SkMLPRegressor(loss=built["loss"], **params)
     for name in _FITTED:
         if hasattr(est, name):
             setattr(sk, name, copy.deepcopy(getattr(est, name)))

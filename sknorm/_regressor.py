@@ -102,6 +102,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         "loss": [StrOptions({"squared_error", "poisson"})],
         "standardize_target": ["boolean"],
     }
+    # The loss fixes the output activation and the target statistics are
+    # taken once: a warm start cannot change either.
+    _STRUCTURE: ClassVar[tuple] = (*BaseMLP._STRUCTURE, "loss", "standardize_target")
     _y_numeric = True
 
     def __init__(

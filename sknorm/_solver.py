@@ -27,9 +27,28 @@ __all__ = [
     "Hooks",
     "Progress",
     "Stopping",
+    "TrainingDiverged",
     "run_epochs",
     "run_lbfgs",
 ]
+
+#: A mini-batch loss this many times the call's first one is divergence, even
+#: while finite: no schedule recovers from it, and the weights that produce it
+#: overflow at inference (standardized targets start near 1; 1e8 leaves room
+#: for any loss a converging fit passes through).
+LOSS_GROWTH_LIMIT = 1e8
+
+
+class TrainingDiverged(ValueError):
+    """Training diverged; ``usable`` says whether a finite-predicting state was kept.
+
+    A ValueError, so model selection records ``error_score`` for the
+    candidate; with ``usable=False`` the estimator discards the fit.
+    """
+
+    def __init__(self, message, *, usable):
+        super().__init__(message)
+        self.usable = usable
 
 
 @dataclass
@@ -146,9 +165,12 @@ def run_epochs(
     updates ``progress`` and the stopping counters as scikit-learn's MLP
     does, on the training loss or, with ``hooks.validation_score``, on the
     validation score (keeping the best epoch's state in
-    ``progress.best_state``). An interrupt leaves the last completed epoch
-    (frozen with ``hooks.usable``) and propagates; a divergence restores a
-    usable earlier state and raises a ValueError.
+    ``progress.best_state``, restored at the end). The network is left
+    frozen and folded by ``hooks.usable``, which must confirm it predicts
+    finite values on the training rows. An interrupt leaves the last
+    completed epoch and propagates; a divergence (a non-finite or exploding
+    loss, non-finite validation predictions or training predictions)
+    restores a usable earlier state and raises :class:`TrainingDiverged`.
 
     Parameters
     ----------
@@ -187,6 +209,13 @@ def run_epochs(
         else:
             if stopping.warn_at_max_iter:
                 _warn_max_iter(stopping.max_iter)
+        if hooks.validation_score is not None and progress.best_state is not None:
+            network.restore(progress.best_state)
+        if not hooks.usable():
+            loop.diverged(
+                progress.n_iter,
+                "the fitted network's predictions on its training rows are not finite",
+            )
     except KeyboardInterrupt:
         # Leave a usable model (the last completed epoch), then let the
         # interrupt propagate so scripts and grid searches really stop.
@@ -209,6 +238,7 @@ class _EpochLoop:
         # and of this call; see diverged.
         self.call_start = trainer.network.snapshot()
         self.last_good = [self.call_start]
+        self.loss_limit = None  # LOSS_GROWTH_LIMIT times the first batch's loss
 
     def run_epoch(self):
         """Step through one shuffled pass over the rows; record the loss."""
@@ -232,8 +262,7 @@ class _EpochLoop:
                 if w_sum == 0:
                     continue  # nothing to learn from; avoids dividing by zero
             loss = trainer.step(*trainer.gather(self.X, self.Y, idx), wb)
-            if not math.isfinite(loss):
-                self.diverged()
+            self.check_loss(loss)
             total_loss += loss * w_sum
             total_weight += w_sum
         progress.n_iter += 1
@@ -243,6 +272,26 @@ class _EpochLoop:
         if self.stopping.verbose:
             print(f"Iteration {progress.n_iter}, loss = {progress.loss:.8f}")
         self.check_finite()
+
+    def check_loss(self, loss):
+        """Treat a non-finite loss, or one grown by orders of magnitude, as diverged."""
+        if self.loss_limit is None and math.isfinite(loss):
+            self.loss_limit = LOSS_GROWTH_LIMIT * max(loss, 1.0)
+        if not math.isfinite(loss):
+            reason = "the loss became non-finite"
+        elif loss > self.loss_limit:
+            first = self.loss_limit / LOSS_GROWTH_LIMIT
+            reason = f"the loss grew from at most {first:.3g} to {loss:.3g}"
+        else:
+            return
+        self.progress.loss_curve.append(np.nan)
+        self.diverged(self.progress.n_iter + 1, reason)
+
+    def undo_epoch(self):
+        """Remove the last epoch's bookkeeping: it is reported as the diverged one."""
+        self.progress.n_iter -= 1
+        self.progress.t -= self.X.shape[0]
+        self.progress.loss_curve[-1] = np.nan
 
     def check_finite(self):
         """Treat parameters that overflowed in an epoch's last step as divergence.
@@ -257,13 +306,10 @@ class _EpochLoop:
             np.isfinite(array).all() for array in buffers
         ):
             return
-        # Undo the epoch's bookkeeping: it is reported as the diverged one.
-        self.progress.n_iter -= 1
-        self.progress.t -= self.X.shape[0]
-        self.progress.loss_curve.pop()
-        self.diverged()
+        self.undo_epoch()
+        self.diverged(self.progress.n_iter + 1, "the weights became non-finite")
 
-    def diverged(self):
+    def diverged(self, epoch, reason):
         """Restore the last usable state and raise a ValueError explaining why.
 
         The end of the last completed epoch comes first, but its final steps
@@ -274,20 +320,29 @@ class _EpochLoop:
         An error rather than a warning: the weights just before a blow-up are
         rarely a good model, and in model selection an error gives the
         candidate ``error_score`` instead of a score of a broken fit. The
-        estimator is still left usable (finite ``predict``) for inspection.
+        estimator is still left usable (finite ``predict``) for inspection
+        when some state is; otherwise ``TrainingDiverged.usable`` is False.
         """
-        self.progress.loss_curve.append(np.nan)
+        usable = False
         for state in self.last_good:
             self.trainer.network.restore(state)
             if self.hooks.usable():
+                usable = True
                 break
-        raise ValueError(
-            f"Training diverged in epoch {self.progress.n_iter + 1}: the loss or "
-            "the weights became non-finite. The estimator keeps the latest "
-            "weights and batch-norm statistics from before that epoch that "
-            "predict finite values, but it is not a converged fit. Lower "
+        kept = (
+            "The estimator keeps the latest weights and batch-norm statistics "
+            "from before that epoch that predict finite values, but it is not "
+            "a converged fit."
+            if usable
+            else "No earlier state predicts finite values either, so the "
+            "estimator is left unfitted."
+        )
+        raise TrainingDiverged(
+            f"Training diverged in epoch {epoch}: {reason}. {kept} Lower "
             "learning_rate_init, standardize X (sknorm.Standardizer) or enable "
-            "batch_norm (and, for the regressor, keep standardize_target=True)."
+            "batch_norm (and, for the regressor, keep standardize_target=True "
+            "and pass float64 data when y is huge).",
+            usable=usable,
         )
 
     def end_of_epoch(self, recorder):
@@ -296,6 +351,12 @@ class _EpochLoop:
         score = None
         if self.hooks.validation_score is not None:
             score = self.hooks.validation_score()
+            if not math.isfinite(score):
+                self.undo_epoch()
+                self.diverged(
+                    progress.n_iter + 1,
+                    "the predictions on the validation rows became non-finite",
+                )
             progress.validation_scores.append(score)
             if stopping.verbose:
                 print(f"Validation score: {score:f}")

@@ -33,7 +33,7 @@ from sknorm._stats import (
     robust_center_scale,
     standardization_stats,
 )
-from sknorm._validation import validate_numeric_data
+from sknorm._validation import frame_dtype, validate_numeric_data
 
 __all__ = ["Standardizer", "standardization_stats"]
 
@@ -87,13 +87,13 @@ class Standardizer(
     ----------
     mean_ : ndarray of shape (n_features,) or None
         Per-feature (weighted) mean of the training data (the median with
-        ``method='robust'``). None when ``with_mean=False`` and
-        ``with_std=False``.
+        ``method='robust'``); 0 for a feature without information (see
+        Notes). None when ``with_mean=False`` and ``with_std=False``.
 
     var_ : ndarray of shape (n_features,) or None
         Per-feature biased (``ddof=0``) variance of the training data, used to
-        compute ``scale_``. None when ``with_std=False`` or
-        ``method='robust'``.
+        compute ``scale_``; NaN for a feature without information. None when
+        ``with_std=False`` or ``method='robust'``.
 
     scale_ : ndarray of shape (n_features,) or None
         Per-feature scaling, ``np.sqrt(var_)`` except for constant or
@@ -138,7 +138,18 @@ class Standardizer(
       weights, also when ``with_mean=False`` and ``with_std=False`` (where
       ``StandardScaler`` counts samples on dense data).
     - Float32 data are centered against the float64 mean, so the offset does
-      not cost float32 precision.
+      not cost float32 precision. Float16 data are transformed in float32
+      and rounded to float16 once, so centering cannot overflow float16
+      (StandardScaler turns ``[60000, -60000, 60000]`` into ``-inf``).
+    - The statistics do not depend on the size of the weights: weights of
+      1e300 or 1e-300 give the same ``mean_``, ``var_`` and ``scale_`` as
+      weights of 1 (``n_samples_seen_`` is still their sum), also across
+      :meth:`partial_fit` calls.
+    - A feature without information, whose observations are all NaN or all
+      have zero weight, gets ``mean_ = 0``, ``var_ = NaN`` and
+      ``scale_ = 1``: transform leaves its values unchanged (StandardScaler
+      gives NaN mean and turns the values of a zero-weight feature into NaN).
+      A later :meth:`partial_fit` batch with data for it takes over.
     - It is meant to be the ``transformer`` of
       :class:`~sklearn.compose.TransformedTargetRegressor` (1-D or 2-D
       targets); ``y`` is ignored by :meth:`fit`, so it also works inside
@@ -291,7 +302,7 @@ class Standardizer(
         self._weighted = weighted
 
         self.n_samples_seen_ = _samples_seen(
-            moments.weight_sum if weighted else moments.count, weighted
+            moments.true_weight_sum if weighted else moments.count, weighted
         )
 
         if self.with_std:
@@ -344,6 +355,9 @@ class Standardizer(
             force_writeable=True,
             ensure_all_finite="allow-nan",
         )
+        return _via_float32_if_half(self._standardize_in_place, X)
+
+    def _standardize_in_place(self, X):
         if sp.issparse(X):
             if self.with_mean:
                 raise ValueError(_SPARSE_CENTER_MSG)
@@ -351,16 +365,16 @@ class Standardizer(
                 inplace_column_scale(X, 1.0 / self.scale_)
             if self.clip is not None:
                 _soft_clip(X.data, self.clip)  # keeps zeros zero
-            return X
-        # Computing in float64 and rounding once keeps float32 results
-        # accurate even when the mean is large compared with the spread.
+            return
+        # The arithmetic runs in float64 against the float64 statistics, so
+        # float32 results stay accurate even when the mean is large compared
+        # with the spread.
         if self.with_mean:
             np.subtract(X, self.mean_, out=X, casting="unsafe")
         if self.with_std:
             np.divide(X, self.scale_, out=X, casting="unsafe")
         if self.clip is not None:
             _soft_clip(X, self.clip)
-        return X
 
     def inverse_transform(self, X, copy=None):
         """Scale the data back to the original representation.
@@ -380,11 +394,14 @@ class Standardizer(
         """
         check_is_fitted(self)
         copy = self.copy if copy is None else copy
+        # A polars float32 frame (e.g. set_output's) stays float32, as for
+        # NumPy and pandas; check_array alone would make it float64.
+        kept = frame_dtype(X)
         X = check_array(
             X,
             accept_sparse=("csr", "csc"),
             copy=copy,
-            dtype=FLOAT_DTYPES,
+            dtype=kept if kept in FLOAT_DTYPES else FLOAT_DTYPES,
             force_writeable=True,
             ensure_all_finite="allow-nan",
         )
@@ -393,6 +410,9 @@ class Standardizer(
                 f"X has {X.shape[1]} features, but {self.__class__.__name__} "
                 f"is expecting {self.n_features_in_} features as input."
             )
+        return _via_float32_if_half(self._unstandardize_in_place, X)
+
+    def _unstandardize_in_place(self, X):
         if self.clip is not None:
             _soft_clip_inverse(X.data if sp.issparse(X) else X, self.clip)
         if sp.issparse(X):
@@ -400,12 +420,11 @@ class Standardizer(
                 raise ValueError(_SPARSE_CENTER_MSG)
             if self.with_std:
                 inplace_column_scale(X, self.scale_)
-            return X
+            return
         if self.with_std:
             np.multiply(X, self.scale_, out=X, casting="unsafe")
         if self.with_mean:
             np.add(X, self.mean_, out=X, casting="unsafe")
-        return X
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -420,6 +439,29 @@ def _samples_seen(seen, weighted):
     if np.all(seen == seen[0]):
         return float(seen[0]) if weighted else int(seen[0])
     return seen.copy()
+
+
+def _via_float32_if_half(in_place, X):
+    """Apply ``in_place(X)`` and return X, computing in float32 if X is float16.
+
+    Intermediate float16 values overflow easily: centering 60000 by a mean of
+    -20000 gives -80000 > 65504, though the standardized value is about -1.4.
+    Float32 holds every intermediate; the result is rounded to float16 once.
+    """
+    if X.dtype != np.float16:
+        in_place(X)
+        return X
+    X32 = X.astype(np.float32)
+    in_place(X32)
+    with np.errstate(over="ignore"):
+        X16 = X32.astype(np.float16)
+    if np.isinf(X16).any() and not np.isinf(X32).any():
+        raise ValueError(
+            "The result overflows float16 (its values reach "
+            f"{float(np.nanmax(np.abs(X32))):.3g}; float16 ends at 65504). "
+            "Pass X as float32."
+        )
+    return X16
 
 
 def _soft_clip(z, clip):

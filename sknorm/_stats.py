@@ -3,9 +3,12 @@
 All statistics are accumulated in float64 with a (corrected) two-pass
 algorithm inside each batch and merged across batches with the pairwise
 update of Chan, Golub and LeVeque, which stays accurate when the data have a
-large offset compared with their spread (e.g. pressures in Pa).
-:func:`standardization_stats` is the one entry point the regressor reuses for
-its targets; :class:`~sknorm.Standardizer` builds on the same moments.
+large offset compared with their spread (e.g. pressures in Pa). Sample
+weights are rescaled by a power of two inside each batch, so the statistics
+do not depend on the overall size of the weights (1e300 or 1e-300 give the
+same result as 1). :func:`standardization_stats` is the one entry point the
+regressor reuses for its targets; :class:`~sknorm.Standardizer` builds on the
+same moments.
 """
 
 from typing import NamedTuple
@@ -33,11 +36,18 @@ class _Moments(NamedTuple):
     of data with a large offset (1e8 +/- 1) does not round the mean to the
     resolution of the offset.
 
+    ``weight_sum`` and ``m2`` are in units of ``2 ** weight_exp`` times the
+    true weights: a batch's weights are scaled by a power of two (exactly)
+    so that the largest is in [1, 2), which keeps ``m2`` as far from overflow
+    and underflow as with unit weights whatever the size of the weights.
+
     count : int64, number of non-NaN observations.
-    weight_sum : float64, sum of the weights of the non-NaN observations.
+    weight_sum : float64, sum of the scaled weights of the non-NaN observations.
     pivot : float64, reference value (0 where ``weight_sum == 0``).
     dmean : float64, weighted mean minus ``pivot`` (NaN where empty).
-    m2 : float64, weighted sum of squared deviations from the mean.
+    m2 : float64, scaled-weight sum of squared deviations from the mean.
+    weight_exp : int64, the power of two of the weight unit (0 in states
+        stored before it existed, whose weights were not scaled).
     """
 
     count: np.ndarray
@@ -45,11 +55,33 @@ class _Moments(NamedTuple):
     pivot: np.ndarray
     dmean: np.ndarray
     m2: np.ndarray
+    weight_exp: np.ndarray | int = 0
 
     @property
     def mean(self):
-        """Weighted mean of each column (NaN where empty)."""
-        return self.pivot + self.dmean
+        """Weighted mean of each column (0 where empty: nothing to center on)."""
+        # An overflowing column (inf - inf) is reported by _variance_and_scale.
+        with np.errstate(invalid="ignore"):
+            return np.where(self.weight_sum > 0, self.pivot + self.dmean, 0.0)
+
+    @property
+    def true_weight_sum(self):
+        """Sum of the weights as given (inf beyond float64's range)."""
+        with np.errstate(over="ignore"):
+            return np.ldexp(self.weight_sum, _as_exponent(self.weight_exp))
+
+    def rescaled(self, weight_exp):
+        """Express the moments in units of ``2 ** weight_exp``.
+
+        Exact for ``weight_exp >= self.weight_exp``, except that weights
+        smaller than 2**-1022 times the new unit underflow, which only
+        happens when they are negligible next to the other batch's weights.
+        """
+        shift = _as_exponent(np.subtract(self.weight_exp, weight_exp))
+        with np.errstate(over="ignore", under="ignore"):
+            weight_sum = np.ldexp(self.weight_sum, shift)
+            m2 = np.ldexp(self.m2, shift)
+        return self._replace(weight_sum=weight_sum, m2=m2, weight_exp=weight_exp)
 
     def merge(self, other):
         """Combine two sets of moments (Chan, Golub & LeVeque, 1979).
@@ -58,19 +90,48 @@ class _Moments(NamedTuple):
         pivot, never on differences of large running sums, so the merge does
         not lose precision for data with a large offset.
         """
-        n_a, n_b = self.weight_sum, other.weight_sum
-        has_a, has_b = n_a > 0, n_b > 0
-        pivot = np.where(has_a, self.pivot, other.pivot)
-        # ``other``'s mean relative to ``self.pivot``; the pivot difference is
-        # exact when both pivots are within a factor 2 (Sterbenz lemma).
-        dmean_b = np.where(has_a, (other.pivot - self.pivot) + other.dmean, 0.0)
+        has_a, has_b = self.weight_sum > 0, other.weight_sum > 0
+        # Express both in the unit of the larger weights, column by column (a
+        # column may be observed in one batch only).
+        exp_a, exp_b = np.broadcast_arrays(self.weight_exp, other.weight_exp)
+        exp = np.where(has_a & has_b, np.maximum(exp_a, exp_b), exp_b)
+        exp = np.where(has_a & ~has_b, exp_a, exp)
+        a, b = self.rescaled(exp), other.rescaled(exp)
+        pivot = np.where(has_a, a.pivot, b.pivot)
+        # ``b``'s mean relative to ``a.pivot``; the pivot difference is exact
+        # when both pivots are within a factor 2 (Sterbenz lemma).
+        dmean_b = np.where(has_a, (b.pivot - a.pivot) + b.dmean, 0.0)
         n, both_dmean, both_m2 = merge_moments(
-            n_a, self.dmean, self.m2, n_b, dmean_b, other.m2
+            a.weight_sum, a.dmean, a.m2, b.weight_sum, dmean_b, b.m2
         )
         # Where a side is empty its mean is NaN: take the other side as is.
-        dmean = np.where(has_a, np.where(has_b, both_dmean, self.dmean), other.dmean)
-        m2 = np.where(has_a & has_b, both_m2, self.m2 + other.m2)
-        return _Moments(self.count + other.count, n, pivot, dmean, m2)
+        dmean = np.where(has_a, np.where(has_b, both_dmean, a.dmean), b.dmean)
+        m2 = np.where(has_a & has_b, both_m2, a.m2 + b.m2)
+        return _Moments(a.count + b.count, n, pivot, dmean, m2, exp)
+
+
+def _as_exponent(exp):
+    """``exp`` as the C int array ``np.ldexp`` accepts on every platform."""
+    return np.asarray(exp).astype(np.intc)
+
+
+def _scale_weights(sample_weight):
+    """Scale weights by a power of two so that the largest is in [1, 2).
+
+    Multiplying by a power of two is exact, and the moments are invariant to
+    a common factor of the weights, so this changes no statistic; it keeps
+    weights such as 1e300 from overflowing the sums of squares (and 1e-300
+    from underflowing them). Returns the scaled weights and the exponent ``e``
+    with ``sample_weight == scaled * 2**e``.
+    """
+    if sample_weight is None:
+        return None, 0
+    _, exp = np.frexp(sample_weight.max())
+    exp = int(exp) - 1
+    if exp == 0:  # weights in [1, 2): unchanged, bitwise the historical path
+        return sample_weight, 0
+    with np.errstate(under="ignore"):
+        return np.ldexp(sample_weight, -exp), exp
 
 
 def _column_index_of_stored(X):
@@ -161,7 +222,9 @@ def _dense_moments(X, sample_weight):
     np.maximum(m2, 0.0, out=m2)
     mean = np.where(constant & nonempty, largest, mean)
     dmean[constant] = 0.0
-    m2[constant] = 0.0
+    # Without weight a column holds no information: weight 0 times an
+    # overflowing deviation would otherwise leave a NaN in m2.
+    m2[constant | ~nonempty] = 0.0
     dmean[~nonempty] = np.nan
     # The provisional mean serves as pivot; the exact mean is mean + dmean.
     return _Moments(count, weight_sum, mean, dmean, m2)
@@ -169,11 +232,14 @@ def _dense_moments(X, sample_weight):
 
 def _batch_moments(X, sample_weight=None):
     """Moments of one batch; ``sample_weight`` is None or a float64 1-D array."""
+    sample_weight, exp = _scale_weights(sample_weight)
     # Overflow of huge values is reported by _variance_and_scale, not warned.
     with np.errstate(over="ignore", invalid="ignore"):
         if sp.issparse(X):
-            return _sparse_moments(X, sample_weight)
-        return _dense_moments(X, sample_weight)
+            moments = _sparse_moments(X, sample_weight)
+        else:
+            moments = _dense_moments(X, sample_weight)
+    return moments._replace(weight_exp=np.full(X.shape[1], exp, dtype=np.int64))
 
 
 def _variance_and_scale(moments):
@@ -272,8 +338,10 @@ def standardization_stats(X, sample_weight=None, *, with_mean=True, with_std=Tru
 
     Notes
     -----
-    A column whose observations are all NaN (or all have zero weight) gets
-    mean and variance NaN and scale 1.
+    A column without information (all its observations NaN or of zero
+    weight) gets mean 0, variance NaN and scale 1, so that standardizing
+    leaves its values unchanged. Multiplying all weights by a constant, however
+    large or small, does not change the result.
 
     Examples
     --------
@@ -307,8 +375,9 @@ def robust_center_scale(X, sample_weight=None):
     Quantiles are the weighted inverted CDF (the smallest value whose
     cumulative weight reaches the share ``q`` of the column's weight), so
     integer weights equal repeated rows. A column with a zero IQR is scaled by
-    half its range instead, and a constant (or empty) one by 1, as RealMLP's
-    robust scaling does (Holzmüller et al., 2024).
+    half its range instead, and a constant one by 1, as RealMLP's robust
+    scaling does (Holzmüller et al., 2024). A column without information (all
+    NaN or of zero weight) gets center 0 and scale 1, which leave it unchanged.
 
     Parameters
     ----------
@@ -320,7 +389,7 @@ def robust_center_scale(X, sample_weight=None):
     Returns
     -------
     center : ndarray of shape (n_features,)
-        Weighted medians (NaN for a column without observations).
+        Weighted medians (0 for a column without information).
     scale : ndarray of shape (n_features,)
         Interquartile ranges, with the fallbacks above.
 
@@ -333,8 +402,11 @@ def robust_center_scale(X, sample_weight=None):
     (array([3.]), array([2.]))
     """
     n_samples, n_features = X.shape
-    weights = np.ones(n_samples) if sample_weight is None else sample_weight
-    center, scale = np.full(n_features, np.nan), np.ones(n_features)
+    # Power-of-two scaling: exact, and keeps cumulative sums of huge weights
+    # from overflowing.
+    weights, _ = _scale_weights(sample_weight)
+    weights = np.ones(n_samples) if weights is None else weights
+    center, scale = np.zeros(n_features), np.ones(n_features)
     for j in range(n_features):
         column = X[:, j].astype(np.float64)
         keep = ~np.isnan(column) & (weights > 0)

@@ -14,7 +14,18 @@ from sklearn.utils.validation import validate_data
 
 from sknorm._sklearn_compat import Interval, Options, StrOptions
 
-__all__ = ["check_magnitude", "max_magnitude_limit", "validate_numeric_data"]
+__all__ = [
+    "check_magnitude",
+    "frame_dtype",
+    "max_magnitude_limit",
+    "validate_numeric_data",
+]
+
+# The NumPy dtype of each polars column type that converts to a NumPy number.
+_POLARS_NUMBERS = ("Float16", "Float32", "Float64", "Int8", "Int16", "Int32", "Int64")
+_POLARS_NUMBERS += ("UInt8", "UInt16", "UInt32", "UInt64")
+_POLARS_TO_NUMPY = {name: np.dtype(name.lower()) for name in _POLARS_NUMBERS}
+_POLARS_TO_NUMPY["Boolean"] = np.dtype(bool)
 
 
 def max_magnitude_limit(dtype):
@@ -88,6 +99,50 @@ def _non_numeric_columns(X):
     return names
 
 
+def frame_dtype(X):
+    """Return the NumPy dtype of a polars DataFrame's values (None for others).
+
+    scikit-learn's ``check_array`` reads the dtype of a pandas frame from its
+    columns, so a float32 frame stays float32 where float32 is accepted, but
+    it finds no NumPy dtype on a polars frame and converts it to the first
+    accepted dtype (float64). This applies the pandas rule to polars frames:
+    the NumPy result type of the columns. Integer or boolean columns holding
+    nulls count as float64, as pandas converts its nullable columns.
+
+    Parameters
+    ----------
+    X : object
+        Input data.
+
+    Returns
+    -------
+    numpy.dtype or None
+        None unless ``X`` is a polars DataFrame whose columns are all
+        numbers or booleans.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import polars as pl
+    >>> from sknorm._validation import frame_dtype
+    >>> frame_dtype(pl.DataFrame({"a": np.ones(2, np.float32), "b": [1, 2]}))
+    dtype('float64')
+    >>> frame_dtype(pl.DataFrame({"a": np.ones(2, np.float32)}))
+    dtype('float32')
+    """
+    if not type(X).__module__.startswith("polars.") or not hasattr(X, "schema"):
+        return None
+    dtypes = []
+    for name, dtype in X.schema.items():
+        numpy_dtype = _POLARS_TO_NUMPY.get(str(dtype))
+        if numpy_dtype is None:  # strings, dates, decimals: scikit-learn decides
+            return None
+        if numpy_dtype.kind != "f" and X.get_column(name).null_count():
+            numpy_dtype = np.dtype(np.float64)
+        dtypes.append(numpy_dtype)
+    return np.result_type(*dtypes) if dtypes else None
+
+
 def validate_numeric_data(estimator, X, y="no_validation", **kwargs):
     """``validate_data`` that names non-numeric DataFrame columns on failure.
 
@@ -105,8 +160,15 @@ def validate_numeric_data(estimator, X, y="no_validation", **kwargs):
     Returns
     -------
     tuple or ndarray
-        What ``validate_data`` returns.
+        What ``validate_data`` returns. A polars frame keeps its dtype
+        wherever a pandas frame of the same dtypes would keep it (float32).
     """
+    accepted = kwargs.get("dtype")
+    kept = frame_dtype(X) if isinstance(accepted, (list, tuple)) else None
+    if kept is not None and kept in accepted:
+        # check_array sees no dtype on a polars frame and would cast a float32
+        # frame to float64, unlike the same data in NumPy or pandas.
+        kwargs["dtype"] = kept
     try:
         return validate_data(estimator, X, y, **kwargs)
     except ValueError as exc:

@@ -64,6 +64,11 @@ def _instances():
 
 
 _SW_CHECK = "check_sample_weight_equivalence_on_dense_data"
+_UNSCALED_CHECKS = (
+    "check_fit_idempotent",
+    "check_fit_check_is_fitted",
+    "check_n_features_in",
+)
 _PARTIAL_FIT_CHECKS = (
     "check_fit_score_takes_y",
     "check_n_features_in_after_fitting",
@@ -94,6 +99,18 @@ def _expected_failed_checks(estimator):
             "The validation split draws rows, not weight: 27 repeated rows and 15 "
             "weighted rows give different training and validation sets."
         )
+    # These checks fit X of mean 100 unscaled. Plain SGD with momentum diverges
+    # there without batch norm (scikit-learn's MLP reaches a loss of 1e72 and
+    # returns that model); sknorm raises its divergence error instead.
+    if (params["solver"], params["batch_norm"]) == ("sgd", None) and isinstance(
+        estimator, MLPRegressor
+    ):
+        for check in _UNSCALED_CHECKS:
+            failures[check] = (
+                "SGD without batch normalization diverges on this check's "
+                "unscaled X (mean 100), as scikit-learn's MLP does; sknorm "
+                "raises its divergence error instead of returning that model."
+            )
     # Which settings saturate depends on the training path, so they are listed.
     saturating = {("lbfgs", None), ("lbfgs", "after")}
     if (

@@ -60,7 +60,8 @@ def test_run_epochs_reports_each_epoch_and_learns():
     assert progress.t == 5 * 64
     assert len(progress.loss_curve) == len(history) == 5
     assert progress.loss_curve[-1] < progress.loss_curve[0]
-    assert [kind for kind, _ in events] == ["begin", "end"] * 5
+    # The fit ends by freezing the model and checking its predictions.
+    assert [kind for kind, _ in events] == ["begin", "end"] * 5 + ["usable"]
 
 
 def test_run_epochs_stops_when_a_hook_asks():

@@ -25,6 +25,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
+from sknorm import MLPRegressor
 from sknorm._standardizer import Standardizer, standardization_stats
 
 FLAGS = [
@@ -318,7 +319,7 @@ def test_standardizer_constant_column_scale_one(value, weighted):
 
 
 def test_standardizer_all_nan_column():
-    """Check that an all-NaN column gives NaN statistics, scale 1, no warning."""
+    """Check that an all-NaN column gets mean 0, NaN variance, scale 1, no warning."""
     X = _data(n_samples=20, n_features=2)
     X[:, 1] = np.nan
     X_new = _data(n_samples=5, n_features=2, seed=7)
@@ -326,12 +327,14 @@ def test_standardizer_all_nan_column():
         warnings.simplefilter("error")
         est = Standardizer().fit(X)
         Xt = est.transform(X)
-        assert np.isnan(est.mean_[1])
+        assert est.mean_[1] == 0.0
         assert np.isnan(est.var_[1])
         assert est.scale_[1] == 1.0
         assert_array_equal(est.n_samples_seen_, [20, 0])
         assert np.isnan(Xt[:, 1]).all()
         assert np.isfinite(Xt[:, 0]).all()
+        # Without information the column passes through unchanged.
+        assert_array_equal(est.transform(X_new)[:, 1], X_new[:, 1])
         # A later batch with data for that column is taken as is.
         est.partial_fit(X_new)
     assert_array_equal(est.n_samples_seen_, [25, 5])
@@ -605,3 +608,120 @@ def test_standardizer_clip_keeps_sparse_zeros():
     assert sp.issparse(out)
     assert out.nnz == X.nnz
     assert np.abs(out.data).max() < 2.0
+
+
+def _offset_data_and_weights():
+    """The reproducer of issue 14.11: 1e8 +/- 5e3, six rows, two columns."""
+    rng = np.random.default_rng(0)
+    X = 1e8 + rng.normal(size=(6, 2)) * 5e3
+    return X, rng.uniform(0.5, 1.5, size=6)
+
+
+@pytest.mark.parametrize("factor", [1e300, 1e-300, 1e307, 2.0**-1070])
+@pytest.mark.parametrize("constant", [True, False], ids=["full", "random"])
+def test_standardizer_statistics_invariant_to_weight_scale(factor, constant):
+    """Check that huge or tiny weights give the statistics of unit-size weights."""
+    X, w = _offset_data_and_weights()
+    scaled = (np.ones(6) if constant else w) * factor
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # Subnormal weights are rounded: compare with what they represent.
+        ref = Standardizer().fit(X, sample_weight=scaled / factor)
+        est = Standardizer().fit(X, sample_weight=scaled)
+        partial = Standardizer().partial_fit(X[:4], sample_weight=scaled[:4])
+        partial.partial_fit(X[4:], sample_weight=scaled[4:])
+        stats = standardization_stats(X, scaled)
+    _assert_same_fit(est, ref, check_n_samples_seen=False)
+    _assert_same_fit(partial, ref, check_n_samples_seen=False)
+    for got, expected in zip(stats, (ref.mean_, ref.var_, ref.scale_), strict=True):
+        assert_allclose(got, expected, rtol=1e-12)
+    # n_samples_seen_ stays the sum of the weights as given.
+    assert_allclose(est.n_samples_seen_, np.sum(scaled), rtol=1e-12)
+    assert_allclose(partial.n_samples_seen_, np.sum(scaled), rtol=1e-12)
+
+
+def test_standardizer_partial_fit_merges_differently_scaled_weights():
+    """Check that batches with weights 1e300 and 1e299 merge with ratio 10."""
+    X, w = _offset_data_and_weights()
+    X[:3, 1] = np.nan  # column 1 is only observed in the tiny-weight batch
+    est = Standardizer().partial_fit(X[:3], sample_weight=w[:3] * 1e300)
+    est.partial_fit(X[3:], sample_weight=w[3:] * 1e299)
+    ref = Standardizer().fit(X, sample_weight=np.r_[w[:3] * 10, w[3:]])
+    _assert_same_fit(est, ref, check_n_samples_seen=False)
+    assert_allclose(est.n_samples_seen_, ref.n_samples_seen_ * 1e299, rtol=1e-12)
+    # Weights 1e-300 next to 1e300 are negligible, except where they are alone.
+    tiny = Standardizer().partial_fit(X[:3], sample_weight=w[:3] * 1e300)
+    tiny.partial_fit(X[3:], sample_weight=w[3:] * 1e-300)
+    first = Standardizer().fit(X[:3, :1], sample_weight=w[:3])
+    alone = Standardizer().fit(X[3:, 1:], sample_weight=w[3:])
+    assert_allclose(tiny.mean_, np.r_[first.mean_, alone.mean_], rtol=1e-12)
+    assert_allclose(tiny.var_, np.r_[first.var_, alone.var_], rtol=1e-12)
+
+
+def test_standardizer_weighted_overflow_error_kept():
+    """Check that truly spread data still raise the overflow error, weighted."""
+    X = np.array([[1e300], [-1e300]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for weights in (None, [1e300, 1e300], [1e-300, 1e-300]):
+            with pytest.raises(ValueError, match="spread over more than about 1e154"):
+                Standardizer().fit(X, sample_weight=weights)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_regressor_target_stats_invariant_to_weight_scale():
+    """Check that MLPRegressor standardizes y alike with weights 1 and 1e300."""
+    X, w = _offset_data_and_weights()
+    y = X[:, 0]
+    fits = [
+        MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(
+            X - 1e8, y, sample_weight=w * factor
+        )
+        for factor in (1.0, 1e300)
+    ]
+    assert_allclose(fits[1].target_mean_, fits[0].target_mean_, rtol=1e-12)
+    assert_allclose(fits[1].target_scale_, fits[0].target_scale_, rtol=1e-12)
+
+
+def test_standardizer_float16_centering_does_not_overflow():
+    """Check that float16 data are transformed without an overflow to -inf."""
+    X = np.array([[60000.0], [-60000.0], [60000]], np.float16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = Standardizer().fit(X)
+        Z = est.transform(X)
+        back = est.inverse_transform(Z)
+    assert Z.dtype == np.float16
+    assert back.dtype == np.float16
+    assert_allclose(Z.astype(float), [[0.5**0.5], [-(2**0.5)], [0.5**0.5]], rtol=1e-3)
+    assert_allclose(back.astype(float), X.astype(float), rtol=1e-3)
+
+
+@pytest.mark.parametrize("method", ["standard", "robust"])
+def test_standardizer_zero_weight_column_passes_unchanged(method):
+    """Check that a column whose observed rows all weigh 0 is left as is."""
+    X = np.array([[1.0, np.nan], [2.0, 3.0], [3.0, 4.0]])
+    w = np.array([1.0, 0.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = Standardizer(method=method).fit(X, sample_weight=w)
+        Z = est.transform(X)
+        back = est.inverse_transform(Z)
+    assert est.mean_[1] == 0.0
+    assert est.scale_[1] == 1.0
+    assert_array_equal(Z[:, 1], X[:, 1])
+    assert_array_equal(back, X)
+    if method == "standard":
+        assert np.isnan(est.var_[1])
+        assert_array_equal(standardization_stats(X, w)[0], [1.0, 0.0])
+        # A later batch with weight for that column takes over.
+        est.partial_fit(X[1:], sample_weight=[1.0, 3.0])
+        assert_allclose(est.mean_[1], 3.75)
+
+
+def test_standardizer_float16_result_beyond_float16_raises():
+    """Check a centred float16 value beyond 65504 raises instead of becoming -inf."""
+    X = np.array([[-6e4], [6e4]], dtype=np.float16)
+    est = Standardizer(with_std=False).fit(X, sample_weight=[0.0, 1.0])
+    with pytest.raises(ValueError, match="overflows float16"):
+        est.transform(X)

@@ -1,0 +1,775 @@
+"""Property-based fuzzer (issue 14): random parameters x data x call sequences.
+
+Every example draws a *recipe*: the data (1-300 rows, 1-30 columns, float16/32/64,
+int or bool, scales 1e-12 to 1e12, constant columns, NaN, sample weights with
+zeros, NumPy / pandas / polars), an estimator with random valid parameters, and
+a sequence of calls (``fit``, ``partial_fit`` in chunks, ``set_params`` with or
+without ``warm_start`` then ``fit``, a pickle round trip,
+``recompute_bn_statistics``, ``to_sklearn``, a same-seed refit of two clones).
+The recipe is turned into a small Python script, which is what runs: when an
+example fails, hypothesis prints that script (``note``) as the reproducer.
+
+After every call the fuzzer asserts:
+
+- the call either returned, or raised an allowed exception: ``ValueError`` or
+  ``TypeError`` with a message (not ``LinAlgError`` and not a NumPy-internal
+  message such as a broadcast error), or ``AttributeError`` from a hidden
+  ``partial_fit`` (lbfgs, ``early_stopping=True``, ``class_weight='balanced'``,
+  ``method='robust'``). Anything else (``KeyError``, ``IndexError``,
+  ``ZeroDivisionError``, ``FloatingPointError``, ``UnboundLocalError``,
+  ``AttributeError`` about a private attribute, ...) fails;
+- a call that returned emitted no ``RuntimeWarning`` (``ConvergenceWarning`` and
+  other ``UserWarning`` are fine);
+- MLPs: X with NaN is refused (a fit that returns on NaN input fails);
+- MLPs, after a call that returned and left a fitted model: predicting the
+  training rows gives finite values of the right shape and dtype (float32 in,
+  float32 out, for NumPy, pandas and polars alike; float64 otherwise),
+  ``coefs_``/``intercepts_`` are finite; classifiers: ``predict`` only returns
+  labels of ``classes_`` and agrees with the arg-max of ``predict_proba``,
+  which lies in [0, 1] with rows summing to 1 (tolerance by dtype);
+- after a call that raised: the estimator is unfitted, or it still has
+  finite weights and predicts (transforms) finite values on the training rows;
+- an estimator that passes ``check_is_fitted`` holds its model (``coefs_``,
+  ``n_samples_seen_``): a failed fit may leave only what scikit-learn's
+  ``validate_data`` sets (``n_features_in_``, ``feature_names_in_``), so
+  ``predict`` never raises ``AttributeError`` instead of ``NotFittedError``;
+- pickle round trip: bitwise-identical predictions; ``to_sklearn``: the
+  exported model predicts the same values (tolerance by dtype);
+- same-seed refits of two clones: both raise the same error, or both give
+  bitwise-identical predictions;
+- Standardizer: ``transform`` keeps the shape, gives float16 for float16,
+  float32 for float32 and float64 otherwise, keeps NaN exactly where X has it
+  and is finite elsewhere, stays within ``(-clip, clip)``; ``mean_`` and
+  ``scale_`` are finite, ``scale_ > 0``; ``inverse_transform`` undoes
+  ``transform`` (float32/64, no clip); a pickle round trip transforms
+  bitwise-identically;
+- every example finishes within ``SKNORM_FUZZ_TIMEOUT`` seconds (default 20;
+  ``SIGALRM``).
+
+Profiles: by default (CI) a bounded, derandomized run of 200 examples (about 10 s).
+``SKNORM_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz.py -p no:cacheprovider``
+runs that many examples in total (random; add ``--hypothesis-seed=N`` to
+repeat a run). No example database is written.
+"""
+
+import contextlib
+import os
+import pickle
+import re
+import signal
+import warnings
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from sknorm import MLPClassifier, MLPRegressor, Standardizer
+
+# ---------------------------------------------------------------- profiles
+_LONG = os.environ.get("SKNORM_FUZZ_EXAMPLES")
+TOTAL_EXAMPLES = int(_LONG) if _LONG else 200
+TIMEOUT = float(os.environ.get("SKNORM_FUZZ_TIMEOUT", "20"))
+SHARE = {"regressor": 0.4, "classifier": 0.4, "standardizer": 0.2}
+
+
+def _settings(kind):
+    return settings(
+        max_examples=max(1, round(TOTAL_EXAMPLES * SHARE[kind])),
+        deadline=None,
+        derandomize=not _LONG,  # CI: the same examples on every run
+        database=None,
+        print_blob=True,
+        phases=(Phase.explicit, Phase.generate, Phase.target, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+# ------------------------------------------------------------------ timeout
+class FuzzTimeout(AssertionError):
+    """An example ran longer than TIMEOUT seconds (a hang)."""
+
+
+def _on_alarm(signum, frame):
+    raise FuzzTimeout(
+        f"example exceeded the fuzzer's {TIMEOUT:g} s limit (hang or runaway loop)"
+    )
+
+
+@contextlib.contextmanager
+def _time_limit():
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, TIMEOUT)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+# --------------------------------------------------------------- reprs
+def _r(value):
+    """Python source for a parameter value (np.inf instead of inf)."""
+    if isinstance(value, float):
+        if value == np.inf:
+            return "np.inf"
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_r(k)}: {_r(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, tuple):
+        return "(" + "".join(f"{_r(v)}, " for v in value).rstrip(" ") + ")"
+    return repr(value)
+
+
+def _kwargs(params):
+    return ", ".join(f"{k}={_r(v)}" for k, v in params.items())
+
+
+# ------------------------------------------------------------- strategies
+SCALES = [1e-12, 1e-6, 1e-3, 1.0, 1.0, 1.0, 1e3, 1e6, 1e12]
+OFFSETS = [0.0, 0.0, 1.0, -1e3, 1e8, 1e12]
+
+
+def _small_then_large(lo, small_hi, hi):
+    return st.one_of(st.integers(lo, small_hi), st.integers(lo, hi))
+
+
+@st.composite
+def data_recipes(draw, kind):
+    """What ``_data_code`` turns into X, y, sample_weight and chunks."""
+    n_rows = draw(st.one_of(st.integers(2, 12), st.integers(1, 300)))
+    dtype = draw(
+        st.sampled_from(
+            ["float64", "float64", "float32", "float32", "float16", "int64", "bool"]
+        )
+    )
+    if dtype == "float16":  # mostly within float16's range (65504)
+        scale = draw(st.sampled_from([1e-3, 1.0, 10.0, 1e3, 3e4, 1e6]))
+        offset = draw(st.sampled_from([0.0, 1.0, -1e3, 3e4]))
+    else:
+        scale = draw(st.sampled_from(SCALES))
+        offset = draw(st.sampled_from(OFFSETS))
+    recipe = {
+        "seed": draw(st.integers(0, 2**16)),
+        "n_rows": n_rows,
+        "n_cols": draw(_small_then_large(1, 4, 30)),
+        "dtype": dtype,
+        "scale": scale,
+        "offset": offset,
+        "const_cols": draw(st.sampled_from([0, 0, 1, 2, 100])),  # 100: all
+        "nan": draw(
+            st.sampled_from([False] * (4 if kind == "standardizer" else 9))
+            | st.just(True)
+        ),
+        "container": draw(st.sampled_from(["numpy", "numpy", "pandas", "polars"])),
+        "weights": draw(
+            st.sampled_from(
+                [
+                    None,
+                    None,
+                    None,
+                    "random",
+                    "int",
+                    "zero_tail",
+                    "zero_head",
+                    "one_nonzero",
+                    "huge",
+                    "tiny",
+                ]
+            )
+        ),
+        "n_chunks": draw(st.integers(1, 4)),
+    }
+    if kind == "regressor":
+        recipe["y"] = draw(
+            st.sampled_from(
+                [
+                    "signal",
+                    "signal",
+                    "noise",
+                    "constant",
+                    "poisson",
+                    "poisson",
+                    "two_outputs",
+                ]
+            )
+        )
+        recipe["y_scale"] = draw(st.sampled_from(SCALES))
+        recipe["y_offset"] = draw(st.sampled_from(OFFSETS))
+    elif kind == "classifier":
+        recipe["n_classes"] = draw(st.integers(2, 4))
+        recipe["labels"] = draw(
+            st.sampled_from(["int", "int", "str", "bool", "float", "multilabel"])
+        )
+        recipe["imbalance"] = draw(st.booleans())
+    return recipe
+
+
+def _data_code(recipe, kind):
+    """Lines of Python that build X, y, sw and chunks from ``recipe``."""
+    n, p = recipe["n_rows"], recipe["n_cols"]
+    dtype = recipe["dtype"]
+    lines = [
+        f"rng = np.random.default_rng({recipe['seed']})",
+        f"X = rng.standard_normal(({n}, {p})) * {recipe['scale']!r} "
+        f"+ {recipe['offset']!r}",
+    ]
+    n_const = min(recipe["const_cols"], p)
+    if n_const:
+        lines.append(f"X[:, :{n_const}] = X[0, :{n_const}]  # constant columns")
+    if kind == "regressor":
+        shape = f"({n}, 2)" if recipe["y"] == "two_outputs" else f"{n}"
+        ys, yo = recipe["y_scale"], recipe["y_offset"]
+        if recipe["y"] == "signal":
+            lines.append(
+                f"y = np.tanh((X - X.mean(0)) / (X.std(0) + 1e-300)).sum(1) * {ys!r}"
+                f" + {yo!r}"
+            )
+        elif recipe["y"] == "constant":
+            lines.append(f"y = np.full({n}, {ys!r})")
+        elif recipe["y"] == "poisson":
+            lines.append(f"y = rng.poisson(1.0, {n}) * {ys!r}")
+        else:
+            lines.append(f"y = rng.standard_normal({shape}) * {ys!r} + {yo!r}")
+    else:
+        k = recipe.get("n_classes", 2)
+        if recipe.get("imbalance"):
+            lines.append(f"y = np.minimum(rng.geometric(0.7, {n}) - 1, {k - 1})")
+        else:
+            lines.append(f"y = rng.integers(0, {k}, {n})")
+        labels = recipe.get("labels")
+        if labels == "str":
+            lines.append("y = np.array(['a', 'b', 'c', 'd'])[y]")
+        elif labels == "bool":
+            lines.append("y = y % 2 == 1")
+        elif labels == "float":
+            lines.append("y = y * 0.5 - 1.0")
+        elif labels == "multilabel":
+            lines.append(f"y = rng.integers(0, 2, ({n}, {k}))")
+    if recipe["nan"]:
+        lines.append(f"X[rng.random(({n}, {p})) < 0.1] = np.nan")
+    if dtype == "bool":
+        lines.append(f"X = X > {recipe['offset']!r}")
+    elif dtype == "int64":
+        lines.append("X = np.round(np.nan_to_num(X)).astype(np.int64)")
+    elif dtype != "float64":
+        lines.append(f"X = X.astype(np.{dtype})")
+    weights = {
+        None: "sw = None",
+        "random": f"sw = rng.random({n})",
+        "int": f"sw = rng.integers(0, 3, {n}).astype(float)",
+        "zero_tail": f"sw = np.ones({n}); sw[-max(1, {n} // 4):] = 0.0",
+        "zero_head": f"sw = np.ones({n}); sw[:{n} // 2] = 0.0",
+        "one_nonzero": f"sw = np.zeros({n}); sw[{n} // 2] = 2.0",
+        "huge": f"sw = np.full({n}, 1e300)",
+        "tiny": f"sw = np.full({n}, 1e-300)",
+    }[recipe["weights"]]
+    lines.append(weights)
+    if recipe["container"] == "pandas":
+        lines.append(f"X = pd.DataFrame(X, columns=[f'c{{j}}' for j in range({p})])")
+    elif recipe["container"] == "polars":
+        lines.append(f"X = pl.from_numpy(X, schema=[f'c{{j}}' for j in range({p})])")
+    k = recipe["n_chunks"]
+    lines.append(
+        f"chunks = [(int(c[0]), int(c[-1]) + 1) for c in "
+        f"np.array_split(np.arange({n}), {k}) if len(c)]"
+    )
+    return lines
+
+
+# MLP parameters: (name, strategy). Each example draws a random subset.
+_FLOAT_LR = st.one_of(
+    st.sampled_from([1e-6, 1e-3, 0.02, 0.3, 1.0, 10.0]),
+    st.floats(1e-6, 10.0, allow_nan=False, allow_infinity=False),
+)
+MLP_PARAMS = {
+    "hidden_layer_sizes": st.lists(st.integers(1, 8), min_size=0, max_size=3).map(
+        tuple
+    ),
+    "activation": st.sampled_from(
+        ["identity", "logistic", "tanh", "relu", "leaky_relu"]
+    ),
+    "solver": st.sampled_from(["sgd", "adam", "lbfgs"]),
+    "alpha": st.sampled_from([0.0, 1e-4, 0.1, 10.0]),
+    "batch_size": st.one_of(st.just("auto"), st.integers(1, 64), st.just(1000)),
+    "learning_rate": st.sampled_from(["constant", "invscaling", "adaptive", "cosine"]),
+    "learning_rate_init": _FLOAT_LR,
+    "power_t": st.sampled_from([0.0, 0.5, 2.0]),
+    "max_iter": st.integers(1, 8),
+    "shuffle": st.booleans(),
+    "random_state": st.integers(0, 3),
+    "tol": st.sampled_from([0.0, 1e-4, 0.1, 10.0]),
+    "momentum": st.sampled_from([0.0, 0.5, 0.9, 1.0]),
+    "nesterovs_momentum": st.booleans(),
+    "early_stopping": st.sampled_from([True, False, "auto"]),
+    "validation_fraction": st.sampled_from([0.0, 0.1, 0.3, 0.9, 0.99]),
+    "beta_1": st.sampled_from([0.0, 0.5, 0.9, 0.999999]),
+    "beta_2": st.sampled_from([0.0, 0.5, 0.999, 0.999999]),
+    "epsilon": st.sampled_from([1e-300, 1e-8, 1e-3, 1.0]),
+    "n_iter_no_change": st.one_of(st.integers(1, 4), st.just(np.inf)),
+    "max_fun": st.sampled_from([1, 5, 15000]),
+    "batch_norm": st.sampled_from(["before", "after", None]),
+    "bn_affine": st.booleans(),
+    "bn_momentum": st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    "bn_epsilon": st.sampled_from([1e-300, 1e-12, 1e-5, 0.1, 10.0]),
+    "bn_stats": st.sampled_from(["population", "running"]),
+    "dropout": st.sampled_from([0.0, 0.1, 0.5, 0.9, "auto"]),
+    "weight_decay": st.sampled_from([0.0, 1e-2, 1.0, 100.0]),
+    "weight_init": st.sampled_from(["glorot", "he"]),
+    "validation_split": st.sampled_from(["random", "last"]),
+    "bn_input": st.booleans(),
+    "warm_start": st.booleans(),
+}
+REGRESSOR_PARAMS = {
+    "loss": st.sampled_from(["squared_error", "poisson"]),
+    "standardize_target": st.booleans(),
+}
+_CLASS_WEIGHT_VALUES = st.sampled_from([0.0, 0.5, 1.0, 10.0])
+STANDARDIZER_PARAMS = {
+    "copy": st.booleans(),
+    "with_mean": st.booleans(),
+    "with_std": st.booleans(),
+    "method": st.sampled_from(["standard", "standard", "robust"]),
+    "clip": st.sampled_from([None, None, 1e-3, 1.0, 3.0, 1e6]),
+}
+
+
+def _class_labels(recipe):
+    k = recipe["n_classes"]
+    return {
+        "int": list(range(k)),
+        "str": ["a", "b", "c", "d"][:k],
+        "bool": [False, True],
+        "float": [i * 0.5 - 1.0 for i in range(k)],
+    }.get(recipe["labels"])
+
+
+@st.composite
+def param_sets(draw, kind, recipe, min_size=0, max_size=None):
+    """A random subset of the estimator's parameters with random values."""
+    if kind == "standardizer":
+        space = STANDARDIZER_PARAMS
+    else:
+        space = dict(MLP_PARAMS)
+        if kind == "regressor":
+            space.update(REGRESSOR_PARAMS)
+        else:
+            labels = _class_labels(recipe)
+            choices = [None, "balanced"]
+            if labels is not None:
+                choices.append(
+                    st.fixed_dictionaries(
+                        {}, optional=dict.fromkeys(labels, _CLASS_WEIGHT_VALUES)
+                    )
+                )
+            space["class_weight"] = st.one_of(
+                *(
+                    c if isinstance(c, st.SearchStrategy) else st.just(c)
+                    for c in choices
+                )
+            )
+    names = draw(
+        st.lists(
+            st.sampled_from(sorted(space)),
+            unique=True,
+            min_size=min_size,
+            max_size=max_size or len(space),
+        )
+    )
+    return {name: draw(space[name]) for name in sorted(names)}
+
+
+MLP_STEPS = [
+    "fit",
+    "fit",
+    "partial_fit",
+    "set_params_fit",
+    "warm_refit",
+    "pickle",
+    "recompute_bn",
+    "to_sklearn",
+    "same_seed",
+]
+STANDARDIZER_STEPS = ["fit", "fit", "partial_fit", "set_params_fit", "pickle"]
+
+
+@st.composite
+def cases(draw, kind):
+    recipe = draw(data_recipes(kind))
+    params = draw(param_sets(kind, recipe))
+    if kind != "standardizer":
+        # Keep every example fast whatever the subset drew.
+        params.setdefault("hidden_layer_sizes", draw(MLP_PARAMS["hidden_layer_sizes"]))
+        params.setdefault("max_iter", draw(MLP_PARAMS["max_iter"]))
+        params.setdefault("random_state", draw(MLP_PARAMS["random_state"]))
+    names = MLP_STEPS if kind != "standardizer" else STANDARDIZER_STEPS
+    first = draw(st.sampled_from(["fit", "fit", "partial_fit", "set_params_fit"]))
+    steps = []
+    for name in [first, *draw(st.lists(st.sampled_from(names), max_size=3))]:
+        if name in ("set_params_fit", "warm_refit"):
+            new = draw(param_sets(kind, recipe, min_size=1, max_size=3))
+            if name == "warm_refit":
+                new["warm_start"] = True
+            steps.append((name, new))
+        else:
+            steps.append((name, None))
+    return {"recipe": recipe, "params": params, "steps": steps}
+
+
+# ----------------------------------------------------------- step scripts
+def _step_code(kind, name, arg):
+    """Python source of one call of the sequence."""
+    if name == "fit":
+        return ["est.fit(X, y, sample_weight=sw)"]
+    if name == "partial_fit":
+        rows = "X[a:b], y[a:b], sample_weight=None if sw is None else sw[a:b]"
+        if kind == "classifier":
+            return [
+                "for i, (a, b) in enumerate(chunks):",
+                f"    est.partial_fit({rows}, "
+                "classes=np.unique(y) if i == 0 and y.ndim == 1 else None)",
+            ]
+        return ["for a, b in chunks:", f"    est.partial_fit({rows})"]
+    if name in ("set_params_fit", "warm_refit"):
+        return [f"est.set_params({_kwargs(arg)})", "est.fit(X, y, sample_weight=sw)"]
+    if name == "pickle":
+        return ["est = pickle.loads(pickle.dumps(est))"]
+    if name == "recompute_bn":
+        return ["est.recompute_bn_statistics(X, sample_weight=sw)"]
+    if name == "to_sklearn":
+        return ["sk = est.to_sklearn()"]
+    if name == "same_seed":
+        return [
+            "est_a = clone(est).fit(X, y, sample_weight=sw)",
+            "est_b = clone(est).fit(X, y, sample_weight=sw)",
+        ]
+    raise AssertionError(name)
+
+
+# ----------------------------------------------------------- assertions
+_DENIED_TYPES = (np.linalg.LinAlgError,)
+_NUMPY_INTERNAL = re.compile(
+    r"could not be broadcast|not aligned|zero-size array|math domain error|"
+    r"must not contain infs or NaNs|matmul: Input operand|"
+    r"setting an array element with a sequence|object arrays are not supported",
+)
+
+
+def _check_clean_exception(exc, kind, name, est):
+    where = f"step {name!r} raised {type(exc).__name__}: {exc}"
+    if isinstance(exc, FuzzTimeout):
+        raise exc
+    if isinstance(exc, AttributeError) and not isinstance(exc, NotFittedError):
+        # Only a partial_fit that available_if hides for these settings.
+        assert name == "partial_fit", f"unexpected AttributeError: {where}"
+        assert not hasattr(est, "partial_fit"), f"unexpected AttributeError: {where}"
+        assert "partial_fit" in str(exc), where
+        return
+    assert isinstance(exc, (ValueError, TypeError)), f"unclean exception: {where}"
+    assert not isinstance(exc, _DENIED_TYPES), f"unclean exception: {where}"
+    assert str(exc).strip(), f"exception without a message: {where}"
+    assert not _NUMPY_INTERNAL.search(str(exc)), f"NumPy-internal error: {where}"
+
+
+def _runtime_warnings(caught):
+    return [
+        f"{w.category.__name__} at {os.path.basename(w.filename)}:{w.lineno}: "
+        f"{w.message}"
+        for w in caught
+        if issubclass(w.category, RuntimeWarning)
+    ]
+
+
+def _x_info(ns, kind=None):
+    """X as an array, and whether ``kind``'s estimator must refuse it.
+
+    The MLPs refuse NaN and inf; the Standardizer refuses inf (float16
+    overflow) and keeps NaN.
+    """
+    X = ns["X"]
+    arr = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X)
+    if arr.dtype.kind != "f":
+        return arr, False
+    refused = bool(np.isinf(arr).any())
+    if kind != "standardizer":
+        refused = refused or bool(np.isnan(arr).any())
+    return arr, refused
+
+
+# Set by scikit-learn's validate_data before it checks the values, as in
+# scikit-learn's own estimators: a failed first fit may leave them behind.
+_VALIDATION_ATTRIBUTES = {"n_features_in_", "feature_names_in_"}
+
+
+def _is_fitted(est):
+    """Whether ``est`` holds a fitted model; fail on a half-initialised one."""
+    try:
+        check_is_fitted(est)
+    except NotFittedError:
+        return False
+    key = "n_samples_seen_" if isinstance(est, Standardizer) else "coefs_"
+    if hasattr(est, key):
+        return True
+    left = sorted(k for k in vars(est) if k.endswith("_") and not k.startswith("_"))
+    assert set(left) <= _VALIDATION_ATTRIBUTES, (
+        f"{type(est).__name__} passes check_is_fitted (it has {left}) but has no "
+        f"{key}: a failed fit left it half-initialised, so predict/transform raise "
+        "AttributeError instead of NotFittedError"
+    )
+    return False
+
+
+def _rtol(dtype):
+    return 1e-4 if dtype == np.float32 else 1e-9
+
+
+def _check_mlp_predicts(est, ns, kind, what):
+    """Finite, well-shaped, well-typed predictions on the training rows."""
+    X = ns["X"]
+    arr, _ = _x_info(ns)
+    n = arr.shape[0]
+    dtype = np.float32 if arr.dtype == np.float32 else np.float64
+    for i, W in enumerate([*est.coefs_, *est.intercepts_]):
+        assert np.all(np.isfinite(W)), f"{what}: non-finite weights in array {i}"
+    pred = est.predict(X)
+    y = np.asarray(ns["y"])
+    if kind == "regressor":
+        assert pred.shape == y.shape, f"{what}: predict shape {pred.shape}"
+        assert pred.dtype == dtype, f"{what}: predict dtype {pred.dtype}, X {arr.dtype}"
+        assert np.all(np.isfinite(pred)), f"{what}: non-finite predictions"
+        return pred
+    proba = est.predict_proba(X)
+    assert proba.dtype == dtype, f"{what}: predict_proba dtype {proba.dtype}"
+    assert np.all(np.isfinite(proba)), f"{what}: non-finite probabilities"
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert proba.min() >= 0, f"{what}: negative probabilities"
+    assert proba.max() <= 1, f"{what}: probabilities above 1"
+    classes = est.classes_
+    if y.ndim == 1:
+        assert proba.shape == (n, len(classes)), f"{what}: proba shape {proba.shape}"
+        assert np.allclose(proba.sum(axis=1), 1, rtol=0, atol=tol * len(classes)), (
+            f"{what}: probability rows do not sum to 1"
+        )
+        assert pred.shape == (n,), f"{what}: predict shape {pred.shape}"
+        assert np.isin(pred, classes).all(), f"{what}: predict outside classes_"
+        top = np.sort(proba, axis=1)
+        clear = top[:, -1] - (top[:, -2] if top.shape[1] > 1 else 0) > 10 * tol
+        expected = classes[np.argmax(proba, axis=1)]
+        assert np.array_equal(pred[clear], expected[clear]), (
+            f"{what}: predict disagrees with argmax of predict_proba"
+        )
+    else:
+        assert pred.shape == y.shape, f"{what}: multilabel predict shape {pred.shape}"
+        assert proba.shape == y.shape, f"{what}: multilabel proba shape {proba.shape}"
+        assert np.isin(pred, [0, 1]).all(), f"{what}: multilabel predict not 0/1"
+    return proba
+
+
+def _check_standardizer(est, ns, what):
+    X = ns["X"]
+    arr, _ = _x_info(ns)
+    expected = {np.dtype(np.float16): np.float16, np.dtype(np.float32): np.float32}
+    dtype = expected.get(arr.dtype, np.float64)
+    for name in ("mean_", "scale_"):
+        value = getattr(est, name)
+        if value is not None:
+            assert np.all(np.isfinite(value)), f"{what}: non-finite {name} {value}"
+    if est.scale_ is not None:
+        assert np.all(est.scale_ > 0), f"{what}: scale_ not positive {est.scale_}"
+    out = est.transform(X, copy=True)  # copy=False would overwrite a NumPy X
+    assert out.shape == arr.shape, f"{what}: transform shape {out.shape}"
+    assert out.dtype == dtype, f"{what}: transform dtype {out.dtype}, X {arr.dtype}"
+    nan_in = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.shape, bool)
+    assert np.array_equal(np.isnan(out), nan_in), f"{what}: NaN not kept in place"
+    assert np.all(np.isfinite(out[~nan_in])), f"{what}: non-finite transform output"
+    if est.clip is not None:
+        bound = est.clip * (1 + 4 * float(np.finfo(dtype).eps))  # rounding
+        inside = np.abs(out[~nan_in].astype(np.float64)) <= bound
+        assert np.all(inside), f"{what}: beyond clip"
+    elif dtype != np.float16 and arr.dtype.kind == "f":
+        back = est.inverse_transform(out, copy=True)
+        eps = np.finfo(dtype).eps
+        finite = arr[~nan_in].astype(np.float64)
+        mean = 0.0 if est.mean_ is None else np.nanmax(np.abs(est.mean_))
+        atol = 64 * eps * (np.max(np.abs(finite), initial=0) + mean)
+        assert np.allclose(back[~nan_in], finite, rtol=64 * eps, atol=atol), (
+            f"{what}: inverse_transform(transform(X)) != X"
+        )
+    return out
+
+
+# --------------------------------------------------------------- runner
+def _namespace():
+    return {
+        "np": np,
+        "pd": pd,
+        "pl": pl,
+        "pickle": pickle,
+        "clone": clone,
+        "MLPRegressor": MLPRegressor,
+        "MLPClassifier": MLPClassifier,
+        "Standardizer": Standardizer,
+    }
+
+
+CLASSES = {
+    "regressor": "MLPRegressor",
+    "classifier": "MLPClassifier",
+    "standardizer": "Standardizer",
+}
+
+
+def _script(kind, case):
+    data = _data_code(case["recipe"], kind)
+    make = f"est = {CLASSES[kind]}({_kwargs(case['params'])})"
+    steps = [(name, _step_code(kind, name, arg)) for name, arg in case["steps"]]
+    return data, make, steps
+
+
+def _run_case(kind, case):
+    data, make, steps = _script(kind, case)
+    script = "\n".join([*data, make, *(ln for _, code in steps for ln in code)])
+    note(
+        f"Reproducer ({kind}; a step that raises is followed by the next one, "
+        f"as noted below):\n{script}"
+    )
+    ns = _namespace()
+    with _time_limit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. float16 overflow in the data
+            exec("\n".join(data), ns)
+        exec(make, ns)
+        _, refused = _x_info(ns, kind)
+        for i, (name, code) in enumerate(steps):
+            what = f"after step {i} ({name})"
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                run = _run_same_seed if name == "same_seed" else _run_step
+                raised = run(kind, ns, name, code, refused, what)
+                if raised is not None:
+                    note(f"step {i} ({name}) raised {raised}")
+                    continue  # raised cleanly: warnings of failed calls are fine
+            runtime = _runtime_warnings(caught)
+            assert not runtime, f"{what}: RuntimeWarning(s): {runtime}"
+
+
+def _run_step(kind, ns, name, code, refused, what):
+    """Run one call; return its (clean) exception as a string, or None."""
+    before = None
+    predictable = not refused
+    if name == "pickle" and _is_fitted(ns["est"]) and predictable:
+        before = _outputs(kind, ns["est"], ns, "before pickle")
+    try:
+        exec("\n".join(code), ns)
+    except Exception as exc:
+        _check_clean_exception(exc, kind, name, ns["est"])
+        _check_after_error(kind, ns, refused, f"{what} raised {exc!r}")
+        return f"{type(exc).__name__}: {exc}"
+    est = ns["est"]
+    if refused and name not in ("pickle", "to_sklearn"):
+        raise AssertionError(f"{what}: accepted NaN or inf in X")
+    if not _is_fitted(est):
+        assert name == "pickle", f"{what}: returned but the estimator is not fitted"
+        return None
+    if not predictable:
+        return None
+    outputs = _outputs(kind, est, ns, what)
+    if before is not None:
+        for a, b in zip(before, outputs, strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=f"{what}: pickle changed it")
+    if name == "to_sklearn":
+        _check_export(kind, ns, what)
+    return None
+
+
+def _run_same_seed(kind, ns, name, code, refused, what):
+    """Two same-seed fits of clones: the same error, or identical outputs."""
+    results = []
+    for line in code:
+        try:
+            exec(line, ns)
+        except Exception as exc:
+            _check_clean_exception(exc, kind, "same_seed", ns["est"])
+            results.append(f"{type(exc).__name__}: {exc}")
+        else:
+            results.append(None)
+    assert results[0] == results[1], f"{what}: same seed, different outcomes {results}"
+    if results[0] is not None:
+        return results[0]
+    if refused:
+        raise AssertionError(f"{what}: accepted NaN or inf in X")
+    pa = _check_mlp_predicts(ns["est_a"], ns, kind, f"{what} (clone a)")
+    pb = _check_mlp_predicts(ns["est_b"], ns, kind, f"{what} (clone b)")
+    np.testing.assert_array_equal(pa, pb, err_msg=f"{what}: same seed, other output")
+    return None
+
+
+def _outputs(kind, est, ns, what):
+    if kind == "standardizer":
+        return [_check_standardizer(est, ns, what)]
+    return [_check_mlp_predicts(est, ns, kind, what)]
+
+
+def _check_after_error(kind, ns, refused, what):
+    """After a raised call: unfitted, or still finite weights and predictions."""
+    est = ns["est"]
+    if not _is_fitted(est):
+        return
+    if kind != "standardizer":
+        for i, W in enumerate([*est.coefs_, *est.intercepts_]):
+            assert np.all(np.isfinite(W)), f"{what}: non-finite weights in array {i}"
+    arr, _ = _x_info(ns, kind)
+    if refused or est.n_features_in_ != arr.shape[1]:
+        return  # nothing valid to predict on
+    if kind == "standardizer":
+        _check_standardizer(est, ns, what)
+    else:
+        _check_mlp_predicts(est, ns, kind, what)
+
+
+def _check_export(kind, ns, what):
+    est, sk, X = ns["est"], ns["sk"], ns["X"]
+    rtol = _rtol(est.coefs_[0].dtype)
+    if kind == "regressor":
+        ours, theirs = est.predict(X), sk.predict(X)
+    else:
+        ours, theirs = est.predict_proba(X), sk.predict_proba(X)
+    theirs = np.asarray(theirs, dtype=np.float64).reshape(ours.shape)
+    scale = np.max(np.abs(ours), initial=0.0)
+    assert np.allclose(theirs, ours, rtol=rtol, atol=rtol * scale + 1e-300), (
+        f"{what}: to_sklearn() predicts differently "
+        f"(max diff {np.max(np.abs(theirs - ours), initial=0):.3g})"
+    )
+
+
+def _check_same(kind, ns, what):
+    a, b = ns["est_a"], ns["est_b"]
+    pa = _check_mlp_predicts(a, ns, kind, f"{what} (clone a)")
+    pb = _check_mlp_predicts(b, ns, kind, f"{what} (clone b)")
+    np.testing.assert_array_equal(pa, pb, err_msg=f"{what}: same seed, other output")
+
+
+# ---------------------------------------------------------------- tests
+@_settings("regressor")
+@given(case=cases("regressor"))
+def test_fuzz_regressor(case):
+    _run_case("regressor", case)
+
+
+@_settings("classifier")
+@given(case=cases("classifier"))
+def test_fuzz_classifier(case):
+    _run_case("classifier", case)
+
+
+@_settings("standardizer")
+@given(case=cases("standardizer"))
+def test_fuzz_standardizer(case):
+    _run_case("standardizer", case)
