@@ -27,13 +27,19 @@ import bench_quality as bq
 import quality_datasets as qd
 
 #: sknorm's defaults before this benchmark existed, as parameters of today's.
-PREVIOUS = {"early_stopping": False, "dropout": 0.0, "hidden_layer_sizes": (100, 100)}
+PREVIOUS = {
+    "early_stopping": False,
+    "dropout": 0.0,
+    "hidden_layer_sizes": (100, 100),
+    "label_smoothing": 0.0,  # MLPClassifier only (bench_quality.task_params)
+}
 #: One change per row, each on top of the rows above it.
 CHAIN = [
     ("previous defaults", {}),
     ("+ early_stopping='auto'", {"early_stopping": "auto"}),
     ("+ dropout='auto'", {"dropout": "auto"}),
-    ("+ hidden_layer_sizes=(64, 64) (defaults)", {"hidden_layer_sizes": (64, 64)}),
+    ("+ hidden_layer_sizes=(64, 64)", {"hidden_layer_sizes": (64, 64)}),
+    ("+ label_smoothing='auto' (clf) (defaults)", {"label_smoothing": "auto"}),
 ]
 
 
