@@ -143,10 +143,15 @@ def check_hidden_layer_sizes(sizes):
     return [int(s) for s in sizes]
 
 
-# The "auto" regularization (early_stopping, dropout) starts at this many rows:
-# below, a tenth of the rows is too few to score epochs reliably, and plain
-# training keeps integer sample weights equivalent to repeated rows (dropout
-# draws one mask per row, the validation split draws rows).
+# early_stopping="auto" holds out rows from this many rows on: below, a tenth
+# of the rows is too few to score epochs reliably, and plain training keeps
+# integer sample weights equivalent to repeated rows (the validation split
+# draws rows). Half A of the quality suite cut to 750 training rows gained
+# 0.03 on average with it (no task lost more than 0.005); cut to 500, it lost.
+AUTO_MIN_ROWS_EARLY_STOPPING = 750
+# dropout="auto" starts at this many rows: at 750 rows, dropout on top of
+# early stopping added 0.001 on average but cost digits 0.011 (measured
+# without label smoothing).
 AUTO_MIN_ROWS = 1000
 # The dropout rate of dropout="auto" from AUTO_MIN_ROWS rows on.
 AUTO_DROPOUT = 0.1
@@ -156,7 +161,7 @@ AUTO_LABEL_SMOOTHING = 0.1
 
 
 def resolve_early_stopping(early_stopping, n_samples, incremental):
-    """Return whether a fit holds out validation rows ('auto': enough rows).
+    """Return whether a fit holds out validation rows ('auto': 750 rows or more).
 
     Parameters
     ----------
@@ -172,7 +177,7 @@ def resolve_early_stopping(early_stopping, n_samples, incremental):
     bool
     """
     if early_stopping == "auto":
-        return not incremental and n_samples >= AUTO_MIN_ROWS
+        return not incremental and n_samples >= AUTO_MIN_ROWS_EARLY_STOPPING
     return bool(early_stopping)
 
 
