@@ -1,5 +1,6 @@
 """MLPClassifier: scikit-learn's MLP classifier with batch normalization."""
 
+from numbers import Real
 from typing import ClassVar
 
 import numpy as np
@@ -18,10 +19,12 @@ from sknorm._base_mlp import BaseMLP
 from sknorm._docstrings import fill_doc
 from sknorm._export import to_sklearn_mlp
 from sknorm._sklearn_compat import (
+    Interval,
     StrOptions,
     _check_partial_fit_first_call,
     _fit_context,
 )
+from sknorm._validation import resolve_early_stopping, resolve_label_smoothing
 
 
 @fill_doc
@@ -46,6 +49,18 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         repeated rows). Not supported for multilabel targets; with
         ``'balanced'``, ``partial_fit`` is unavailable (one chunk does not know
         the stream's class frequencies).
+
+    label_smoothing : float in [0, 1) or 'auto', default='auto'
+        Share of each training target spread evenly over the classes: a
+        one-hot row becomes ``(1 - label_smoothing) * Y + label_smoothing / K``
+        (``K`` classes for softmax outputs, 2 per logistic output), so the
+        network stops pushing the training rows' probabilities to 0 and 1;
+        ``loss_`` is the cross-entropy with these targets. 0 trains on the
+        labels as scikit-learn does. ``'auto'`` is 0.1 when the fit holds out
+        validation rows (``early_stopping``, 'sgd' or 'adam') and 0
+        otherwise: on half A of the quality suite it raised accuracy with
+        early stopping (0.05, 0.1 and 0.2 alike) but lowered it on small
+        fits stopped by the training loss, whose floor it raises.
 
     Attributes
     ----------
@@ -94,6 +109,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     _parameter_constraints: ClassVar[dict] = {
         **BaseMLP._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
     }
     _y_numeric = False
 
@@ -134,6 +150,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         validation_split="random",
         bn_input=False,
         class_weight=None,
+        label_smoothing="auto",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -169,6 +186,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.validation_split = validation_split
         self.bn_input = bn_input
         self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -327,6 +345,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             multiclass = self._label_binarizer.y_type_ == "multiclass"
             self.out_activation_ = "softmax" if multiclass else "logistic"
         Y = self._label_binarizer.transform(y).astype(sample_weight.dtype)
+        early_stopping = self.solver != "lbfgs" and resolve_early_stopping(
+            self.early_stopping, Y.shape[0], incremental
+        )
+        label_smoothing = resolve_label_smoothing(self.label_smoothing, early_stopping)
+        Y = smooth_labels(Y, label_smoothing, self.out_activation_ == "softmax")
         return Y, self._apply_class_weight(y, sample_weight)
 
     def _check_known_classes(self, y):
@@ -378,6 +401,36 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         # class_weight is refused for multilabel targets (see _apply_class_weight).
         tags.classifier_tags.multi_label = self.class_weight is None
         return tags
+
+
+def smooth_labels(Y, label_smoothing, softmax):
+    """Return the smoothed training targets: ``(1 - eps) Y + eps / K``.
+
+    The held-out rows' accuracy (``_score_internal``) still reads the class
+    of a smoothed row: its largest entry (softmax) or entries above 0.5
+    (logistic), unchanged while ``label_smoothing < 1``.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_samples, n_outputs)
+        One-hot (softmax) or indicator (logistic) targets; not modified.
+    label_smoothing : float in [0, 1)
+        Share of each target spread evenly over the classes.
+    softmax : bool
+        Whether the outputs are one softmax over ``n_outputs`` classes (rows
+        stay summing to one) or independent logistic outputs of 2 classes.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_outputs)
+        ``Y`` itself when ``label_smoothing`` is 0, else a new array.
+    """
+    if label_smoothing == 0:
+        return Y
+    n_classes = Y.shape[1] if softmax else 2
+    return Y * Y.dtype.type(1 - label_smoothing) + Y.dtype.type(
+        label_smoothing / n_classes
+    )
 
 
 def _check_label_types(y):

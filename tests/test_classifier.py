@@ -12,6 +12,7 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
 from sknorm import MLPClassifier
 from sknorm._batches import validation_split
+from sknorm._classifier import smooth_labels
 from sknorm.nn import BatchNorm1d, Linear, Trainer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -405,3 +406,65 @@ def test_classifier_random_split_is_stratified():
     assert len(valid) == 20
     assert np.sum(y[valid] == 1) == 2
     assert len(np.intersect1d(train, valid)) == 0
+
+
+# ----------------------------------------------------------- label smoothing
+@pytest.mark.parametrize("softmax_out", [True, False])
+def test_smooth_labels_spreads_the_given_share(softmax_out):
+    """Check (1 - eps) Y + eps / K: K classes for softmax, 2 per logistic output."""
+    Y = np.eye(4)[[0, 2, 3, 1]]
+    smoothed = smooth_labels(Y, 0.2, softmax_out)
+    low = 0.2 / 4 if softmax_out else 0.2 / 2
+    assert_allclose(smoothed[Y == 1], 0.8 + low)
+    assert_allclose(smoothed[Y == 0], low)
+    if softmax_out:
+        assert_allclose(smoothed.sum(axis=1), 1.0)
+    assert smooth_labels(Y, 0.0, softmax_out) is Y
+    assert Y.max() == 1.0  # not modified in place
+
+
+def _entropy(target):
+    return -(target * np.log(target)).sum()
+
+
+@pytest.mark.parametrize(
+    ("label_smoothing", "early_stopping", "smoothed"),
+    [("auto", True, True), ("auto", False, False), (0.1, False, True)],
+)
+def test_classifier_label_smoothing_sets_the_training_targets(
+    label_smoothing, early_stopping, smoothed
+):
+    """Check the loss reached against the smoothed targets' entropy.
+
+    Nearly separable blobs: on hard labels the cross-entropy goes near 0; on
+    targets smoothed by 0.1 it is bounded by their entropy (0.29 for 3
+    classes) and the winning class's probability stays near 0.93, not 1.
+    'auto' (the default) smooths exactly when the fit holds out rows.
+    """
+    X, y = _blobs()
+    clf = MLPClassifier(
+        label_smoothing=label_smoothing,
+        early_stopping=early_stopping,
+        validation_fraction=0.2,
+        n_iter_no_change=300,
+        **{**FAST, "max_iter": 300},
+    ).fit(X, y)
+    target = np.array([1 - 0.1 + 0.1 / 3, 0.1 / 3, 0.1 / 3])
+    top_proba = clf.predict_proba(X).max(axis=1).mean()
+    if smoothed:
+        assert _entropy(target) <= clf.loss_ < _entropy(target) + 0.05
+        assert top_proba < target[0] + 0.02
+    else:
+        assert clf.loss_ < 0.05
+        assert top_proba > 0.99
+    assert clf.score(X, y) > 0.99
+    assert MLPClassifier().label_smoothing == "auto"
+
+
+def test_classifier_label_smoothing_auto_off_with_lbfgs():
+    """Check that 'auto' leaves lbfgs (no validation split) on the hard labels."""
+    X, y = _blobs()
+    clf = MLPClassifier(
+        solver="lbfgs", early_stopping=True, hidden_layer_sizes=(8,), random_state=0
+    ).fit(X, y)
+    assert clf.loss_ < 0.05

@@ -47,7 +47,7 @@ def _instances():
         {"bn_input": True},
         {"bn_input": True, "batch_norm": "after"},
         {"weight_decay": 0.05, "learning_rate": "cosine"},
-        # Below 1,000 rows (every check) "auto" trains without a validation split.
+        # Below 750 rows (every check) "auto" trains without a validation split.
         {"early_stopping": "auto"},
     ]
     extra = [

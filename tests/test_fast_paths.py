@@ -144,7 +144,7 @@ def test_fit_makes_no_copy_of_X():
 
 
 def test_fit_with_early_stopping_copies_X_once():
-    """Check that early stopping (the default from 1,000 rows) copies X once.
+    """Check that early stopping (the default from 750 rows) copies X once.
 
     The validation split copies the training and validation rows once per
     fit, as scikit-learn's MLP does; nothing grows with the epochs.

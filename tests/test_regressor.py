@@ -290,15 +290,28 @@ def test_regressor_partial_fit_absent_with_lbfgs():
         getattr(reg, "partial_fit")  # noqa: B009
 
 
+def _dropout_rates(est):
+    return [layer.rate for layer in est.network_.layers if isinstance(layer, Dropout)]
+
+
 def test_regressor_early_stopping_auto_depends_on_rows():
-    """Check 'auto': a validation split from 1,000 rows on, not below nor streamed."""
-    X, y = _smooth_data(1200)
+    """Check 'auto': a validation split from 750 rows on, not below nor streamed.
+
+    dropout='auto' starts later, at 1,000 rows: 750-999 rows hold out
+    validation rows without dropout.
+    """
+    X, y = _smooth_data(1000)
     settings = {"early_stopping": "auto", "max_iter": 3, **FAST}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        large = MLPRegressor(**settings).fit(X, y)
-        small = MLPRegressor(**settings).fit(X[:999], y[:999])
+        large = MLPRegressor(**settings).fit(X[:750], y[:750])
+        small = MLPRegressor(**settings).fit(X[:749], y[:749])
         streamed = MLPRegressor(**settings).partial_fit(X, y)
+        dropped = MLPRegressor(**settings).fit(X, y)
+        below = MLPRegressor(**settings).fit(X[:999], y[:999])
+    assert _dropout_rates(dropped) == [0.1] * len(FAST["hidden_layer_sizes"])
+    assert _dropout_rates(below) == []
+    assert below.validation_scores_ is not None
     assert len(large.validation_scores_) == large.n_iter_
     assert np.isfinite(large.best_validation_score_)
     assert small.validation_scores_ is None
