@@ -26,6 +26,7 @@ import tracemalloc
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import sklearn
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
@@ -139,6 +140,63 @@ def configurations(args):
                 np.float32,
             )
     return configs
+
+
+def one_hot_data(n_samples, n_categorical=10, n_levels=50, n_numeric=10):
+    """Sparse CSR X: one-hot columns (2 % dense at the defaults) and numerics.
+
+    Each of ``n_categorical`` columns takes one of ``n_levels`` levels, one-hot
+    encoded; ``n_numeric`` standard-normal columns follow. The target adds a
+    random effect per level to a nonlinear function of the numerics.
+    """
+    rng = np.random.default_rng(SEED)
+    levels = rng.integers(0, n_levels, size=(n_samples, n_categorical))
+    columns = levels + n_levels * np.arange(n_categorical)
+    numeric = rng.standard_normal((n_samples, n_numeric))
+    rows = np.repeat(np.arange(n_samples), n_categorical)
+    one_hot = sp.csr_matrix(
+        (np.ones(rows.size), (rows, columns.ravel())),
+        shape=(n_samples, n_categorical * n_levels),
+    )
+    X = sp.hstack([one_hot, sp.csr_matrix(numeric)], format="csr")
+    effects = rng.standard_normal(n_categorical * n_levels)
+    y = effects[columns].sum(axis=1) + np.sin(numeric[:, 0]) * numeric[:, 1]
+    return X, y
+
+
+def time_sparse(args):
+    """Seconds per epoch on one-hot-heavy sparse X: sknorm sparse and dense, sklearn.
+
+    Returns ``{name: seconds per epoch list}``; repeats are interleaved.
+    """
+    X, y = one_hot_data(args.sparse_rows)
+    dense = X.toarray()
+    configs = {
+        "sknorm BN sparse f64": (lambda: sknorm_model("before", 200, 5), X),
+        "sknorm BN dense f64": (lambda: sknorm_model("before", 200, 5), dense),
+        "sklearn sparse f64": (lambda: sklearn_model(200, 5), X),
+    }
+    times = {name: [] for name in configs}
+    for _ in range(args.repeats):
+        for name, (factory, data) in configs.items():
+            model = factory()
+            gc.collect()
+            start = time.perf_counter()
+            model.fit(data, y)
+            times[name].append((time.perf_counter() - start) / 5)
+    density = X.nnz / (X.shape[0] * X.shape[1])
+    print(
+        f"\nsparse one-hot data: {X.shape[0]:,} rows, {X.shape[1]} columns "
+        f"({density:.1%} non-zero), hidden {HIDDEN}, Adam, batch 200, 5 epochs"
+    )
+    sk = statistics.median(times["sklearn sparse f64"])
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"  {name:24s} {median:7.3f} s/epoch  {sk / median:5.2f}x vs sklearn")
+    sparse = statistics.median(times["sknorm BN sparse f64"])
+    dense_time = statistics.median(times["sknorm BN dense f64"])
+    print(f"  sparse vs dense (sknorm): {dense_time / sparse:5.2f}x (target >= 1)")
+    return times
 
 
 # ------------------------------------------------------------------ timing
@@ -289,6 +347,12 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--predict-rows", type=int, default=1_000_000)
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument("--sparse-rows", type=int, default=20_000)
+    parser.add_argument(
+        "--sparse-only",
+        action="store_true",
+        help="only the one-hot sparse comparison",
+    )
     parser.add_argument(
         "--raw-features",
         action="store_true",
@@ -305,6 +369,10 @@ def main():
     data = (X[:n], y[:n], X[n:], y[n:])
     configs = configurations(args)
     with threadpool_limits(limits=1, user_api="blas"):
+        if args.sparse_only:
+            print_environment()
+            time_sparse(args)
+            return
         if torch is not None:
             torch.set_num_threads(1)
         print_environment()
@@ -320,6 +388,7 @@ def main():
         predict = time_predict(data, args)
         print_predict_table(predict, args.predict_rows)
         print_targets(results, predict)
+        time_sparse(args)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import warnings
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -140,7 +141,16 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             y_numeric=self._y_numeric,
             dtype=(np.float64, np.float32),
             reset=first_call,
+            accept_sparse="csr",
         )
+        if sp.issparse(X) and self.bn_input:
+            raise ValueError(
+                "bn_input=True normalizes the raw features, which centres them "
+                "and would make sparse X dense. Set bn_input=False and scale "
+                "the numeric columns instead (e.g. Standardizer(with_mean=False) "
+                "on sparse X, or Standardizer on the numeric columns of a "
+                "ColumnTransformer)."
+            )
         if not first_call:
             check_structure(self, incremental)
         dtype = X.dtype if first_call else self.network_.parameters()[0].dtype
@@ -243,7 +253,11 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             functools.partial(self._reconstruction_attributes, X, sample_weight),
         )
         trainer = Trainer(
-            self.network_, self._loss_name(), X.shape[0], alpha=self.alpha
+            self.network_,
+            self._loss_name(),
+            X.shape[0],
+            alpha=self.alpha,
+            sparse_input=sp.issparse(X),
         )
         start = self.network_.snapshot()
         try:
@@ -336,6 +350,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             weight_decay=self.weight_decay,
             update_running_stats=not self._uses_population_stats(incremental)
             or valid is not None,
+            sparse_input=sp.issparse(X),
         )
         if not hasattr(self, "history_"):
             self.history_ = []  # a network fitted before history_ existed
@@ -415,5 +430,6 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        # bn_input centres the raw features, which sparse X cannot hold.
+        tags.input_tags.sparse = not self.bn_input
         return tags

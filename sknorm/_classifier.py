@@ -345,8 +345,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             multiclass = self._label_binarizer.y_type_ == "multiclass"
             self.out_activation_ = "softmax" if multiclass else "logistic"
         Y = self._label_binarizer.transform(y).astype(sample_weight.dtype)
+        # Resolved as _fit_stochastic does: on the rows that carry weight.
         early_stopping = self.solver != "lbfgs" and resolve_early_stopping(
-            self.early_stopping, Y.shape[0], incremental
+            self.early_stopping, np.count_nonzero(sample_weight), incremental
         )
         label_smoothing = resolve_label_smoothing(self.label_smoothing, early_stopping)
         Y = smooth_labels(Y, label_smoothing, self.out_activation_ == "softmax")

@@ -131,7 +131,9 @@ class FittedMLP:
     def _predict_output(self, X):
         """Validate X and return the output layer, refusing overflowed values."""
         check_is_fitted(self)
-        X = validate_numeric_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X = validate_numeric_data(
+            self, X, dtype=(np.float64, np.float32), reset=False, accept_sparse="csr"
+        )
         with np.errstate(all="ignore"):
             out = self._dense_forward(X)
         if not (np.isfinite(out.min()) and np.isfinite(out.max())):
@@ -174,7 +176,9 @@ class FittedMLP:
             The estimator itself (``self``), with updated statistics.
         """
         check_is_fitted(self)
-        X = validate_numeric_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X = validate_numeric_data(
+            self, X, dtype=(np.float64, np.float32), reset=False, accept_sparse="csr"
+        )
         X = X.astype(self.coefs_[0].dtype, copy=False)
         self._check_X_magnitude(X)
         sample_weight = _check_sample_weight(

@@ -10,6 +10,7 @@ reports without saying which column is at fault.
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
 from sknorm._sklearn_compat import Interval, Options, StrOptions
@@ -54,8 +55,9 @@ def check_magnitude(A, name, advice, feature_names=None):
 
     Parameters
     ----------
-    A : ndarray of shape (n_samples,) or (n_samples, n_columns)
-        Finite floating data, already validated.
+    A : ndarray or scipy sparse matrix of shape (n_samples,) or (n_samples, n_columns)
+        Finite floating data, already validated. A sparse matrix is checked
+        on its stored values (its implicit zeros are harmless).
     name : str
         What ``A`` is, for the message (``"X"`` or ``"y"``).
     advice : str
@@ -71,8 +73,13 @@ def check_magnitude(A, name, advice, feature_names=None):
     if A.size == 0:
         return
     limit = max_magnitude_limit(A.dtype)
-    # Column-wise max and min allocate no temporary of A's size (abs() would).
-    largest = np.maximum(A.max(axis=0), -A.min(axis=0))
+    if sp.issparse(A):
+        # abs() copies the stored values only: O(nnz), never dense.
+        largest = abs(A).max(axis=0).toarray().ravel()
+    else:
+        # Column-wise max and min allocate no temporary of A's size (abs()
+        # would).
+        largest = np.maximum(A.max(axis=0), -A.min(axis=0))
     too_large = np.atleast_1d(largest > limit)
     if not too_large.any():
         return

@@ -270,6 +270,7 @@ def param_sets(draw, kind, recipe, min_size=0, max_size=None):
                     for c in choices
                 )
             )
+            space["label_smoothing"] = st.sampled_from(["auto", 0.0, 0.1, 0.9])
     names = draw(
         st.lists(
             st.sampled_from(sorted(space)),

@@ -18,6 +18,7 @@ broadcast runs at half the speed of an element-wise pass).
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 from sknorm.nn._activations import Identity, ReLU
 from sknorm.nn._batchnorm import (
@@ -31,6 +32,19 @@ from sknorm.nn._batchnorm import (
 __all__ = ["Batch", "CovarianceLinearBN", "LayerStep", "LinearBNAct"]
 
 _dot = np.dot
+
+
+def _input_product(a, b, out):
+    """Return ``a @ b`` in ``out``; ``a`` may be a scipy sparse batch.
+
+    Only a first block's input (the data, or its transpose) can be sparse:
+    scipy multiplies it by the dense ``b`` in O(nnz * width) without
+    densifying it, and the dense result is copied into the block's buffer.
+    """
+    if sp.issparse(a):
+        out[...] = a @ b
+        return out
+    return _dot(a, b, out=out)
 
 
 class Batch:
@@ -148,7 +162,7 @@ class LinearBNAct:
         """Return the block's output for the rows ``x`` (training mode)."""
         r = self.r = self.rows(batch.n)
         self.x = x
-        z = _dot(x, self.weight, out=r.z)
+        z = _input_product(x, self.weight, r.z)
         if self.bias is not None:
             z += self.bias
         out = z if self.bn is None else self._normalize(z, r, batch)
@@ -193,7 +207,7 @@ class LinearBNAct:
             dz = self._normalize_backward(dz, r, batch)
         elif self.g_bias is not None:
             _dot(r.ones, dz, out=self.g_bias)
-        _dot(self.x.T, dz, out=self.g_weight)
+        _input_product(self.x.T, dz, self.g_weight)
         if self.bn is not None:
             # dz was left unscaled: (x.T @ u) * s == x.T @ (u * s).
             self.g_weight *= self.bn.scale

@@ -8,6 +8,7 @@ one chunk to the next instead of being allocated again.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit
 
 from sknorm.nn._activations import ACTIVATIONS
@@ -40,7 +41,7 @@ def dense_forward(X, coefs, intercepts, activation, output, *, chunk=CHUNK_ROWS)
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or scipy sparse matrix (CSR) of shape (n_samples, n_features)
         Input rows.
     coefs, intercepts : list of ndarray
         Weight matrices ``(n_in, n_out)`` and biases ``(n_out,)``, one per
@@ -79,7 +80,10 @@ def dense_forward(X, coefs, intercepts, activation, output, *, chunk=CHUNK_ROWS)
             coefs, intercepts, [*buffers, None], strict=True
         ):
             h = out[start:stop] if buffer is None else buffer[: stop - start]
-            np.matmul(a, weight, out=h)
+            if sp.issparse(a):  # the input chunk: scipy's sparse product
+                h[...] = a @ weight
+            else:
+                np.matmul(a, weight, out=h)
             h += bias
             a = h if buffer is None else _hidden_inplace(activation, h)
         result = output(a)

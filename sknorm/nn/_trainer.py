@@ -20,6 +20,7 @@ buffers: a Trainer belongs to one fit and is not shared between threads.
 import math
 
 import numpy as np
+import scipy.sparse as sp
 
 from sknorm.nn._batchnorm import BatchNorm1d, batch_probabilities, check_batch_rows
 from sknorm.nn._flat import flat_views
@@ -61,6 +62,10 @@ class Trainer:
         Whether BatchNorm1d layers update their running statistics.
         ``False`` saves a little time when they will be replaced anyway
         (population statistics computed after training).
+    sparse_input : bool, default=False
+        Whether batches arrive as scipy sparse matrices (CSR rows). The
+        first block then multiplies them as they are and never centres them
+        (no :class:`~sknorm.nn._fused.CovarianceLinearBN`, which would).
 
     Attributes
     ----------
@@ -96,6 +101,7 @@ class Trainer:
         alpha=0.0,
         weight_decay=0.0,
         update_running_stats=True,
+        sparse_input=False,
     ):
         self.network = network
         self.theta = network.flat_parameters()
@@ -116,6 +122,7 @@ class Trainer:
             self._grad_views(self.grad),
             self.max_batch,
             update_running_stats,
+            dense_input=not sparse_input,
         )
         self._has_bn = any(isinstance(layer, BatchNorm1d) for layer in network.layers)
         # 1 on the Linear weights, 0 elsewhere: the L2 penalty in one product.
@@ -217,6 +224,9 @@ class Trainer:
         """
         if isinstance(rows, slice):
             return X[rows].astype(self.dtype, copy=False), Y[rows]
+        if sp.issparse(X):
+            # scipy gathers sparse rows into a new CSR batch: O(nnz of the batch).
+            return X[rows].astype(self.dtype, copy=False), Y[rows].astype(self.dtype)
         n_rows = rows.shape[0]
         if X.dtype != self.dtype or Y.dtype != self.dtype or n_rows > self.max_batch:
             return X[rows].astype(self.dtype), Y[rows].astype(self.dtype)
@@ -329,12 +339,16 @@ class Trainer:
         return 0.5 * penalty
 
 
-def _compile(layers, grads, max_batch, update_stats):
+def _compile(layers, grads, max_batch, update_stats, *, dense_input=True):
     """Compile the stages of ``layers`` into fused and :class:`LayerStep` blocks."""
     blocks = []
     for stage in split_stages(layers):
         if stage.linear is not None:
-            blocks.append(_linear_block(stage, grads, max_batch, blocks, update_stats))
+            blocks.append(
+                _linear_block(
+                    stage, grads, max_batch, blocks, update_stats, dense_input
+                )
+            )
         for layer in stage.rest:
             # Parameterless layers in front of every parameter (an input BN):
             # nobody needs the gradient of what they see.
@@ -350,13 +364,13 @@ def _data_only(blocks):
     return all(isinstance(b, LayerStep) and not b.need_dx for b in blocks)
 
 
-def _linear_block(stage, grads, max_batch, blocks, update_stats):
+def _linear_block(stage, grads, max_batch, blocks, update_stats, dense_input):
     """Return the fused block for ``Linear -> [bn] -> [activation]``."""
     linear, bn, act = stage.linear, stage.bn, stage.activation
     # The first block's input is the data (or the data standardized by an
     # input BN): nobody needs its gradient.
     first = _data_only(blocks)
-    if first and bn is not None and linear.n_in < linear.n_out:
+    if first and dense_input and bn is not None and linear.n_in < linear.n_out:
         return CovarianceLinearBN(
             linear, bn, act, grads, max_batch, update_stats=update_stats
         )
