@@ -112,23 +112,27 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         """Return True if ``partial_fit`` applies, else raise AttributeError.
 
         ``available_if`` hides ``partial_fit`` (``hasattr`` is False) for the
-        settings one chunk cannot support, instead of exposing a method that
-        always raises (scikit-learn's regressor exposes it with 'lbfgs').
+        solvers that cannot take one step on a chunk, as scikit-learn's
+        classifier does (its regressor exposes it with 'lbfgs').
+        ``early_stopping=True`` is refused by the call instead, with
+        scikit-learn's ValueError (see :meth:`_fit`).
         """
         if self.solver not in ("sgd", "adam"):
             raise AttributeError(
                 "partial_fit is only available for stochastic optimizers. "
                 f"{self.solver} is not stochastic."
             )
-        if self.early_stopping is True:
-            raise AttributeError(
-                "partial_fit is not available with early_stopping=True: one chunk "
-                "cannot provide a held-out validation set."
-            )
         return True
 
     # -------------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight, incremental):
+        if incremental and self.early_stopping is True:
+            # scikit-learn's message; raised before anything is touched, so a
+            # fitted model stays as it was. ("auto" never holds rows out here.)
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: one chunk "
+                "cannot provide a held-out validation set."
+            )
         first_call = not hasattr(self, "network_") or (
             not self.warm_start and not incremental
         )

@@ -88,9 +88,10 @@ default='adaptive'
         *and* batch-norm statistics are restored. ``'auto'`` (sknorm's
         default; scikit-learn's is False) does so when ``fit`` gets at least
         1,000 rows, and never in ``partial_fit``, whose chunks cannot spare a
-        validation set; ``partial_fit`` is unavailable with ``True``. On the
-        quality suite it was the largest single gain over training on every
-        row for ``max_iter`` epochs, and it cuts the fit time.
+        validation set; ``partial_fit`` raises a ValueError with ``True``
+        (as in scikit-learn). On the quality suite it was the largest single
+        gain over training on every row for ``max_iter`` epochs, and it cuts
+        the fit time.
 
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
