@@ -84,6 +84,10 @@ def validation_split(n_samples, fraction, how, rng, stratify=None, eligible=None
     train_idx, valid_idx : ndarray of int
     """
     pool = np.arange(n_samples) if eligible is None else np.flatnonzero(eligible)
+    if how == "random" and stratify is not None:
+        # First, as in scikit-learn: a class too small to stratify is the
+        # problem to report, whatever the size of the data.
+        _check_class_counts(stratify[pool])
     n_valid = int(np.ceil(fraction * n_samples))
     if n_valid < 2 or n_samples - n_valid < 2:
         raise ValueError(
@@ -109,6 +113,18 @@ def validation_split(n_samples, fraction, how, rng, stratify=None, eligible=None
     train_mask = np.ones(n_samples, dtype=bool)
     train_mask[valid_idx] = False
     return np.flatnonzero(train_mask), valid_idx
+
+
+def _check_class_counts(labels):
+    """Raise scikit-learn's stratified-split error for a class of one row."""
+    classes, counts = np.unique(labels, return_counts=True)
+    if counts.min() < 2:
+        raise ValueError(
+            "The least populated classes in y have only 1 member, which is too "
+            "few. The minimum number of groups for any class cannot be less "
+            "than 2. Classes with too few members are: "
+            f"{classes[counts < 2].tolist()}"
+        )
 
 
 def _stratified_split(labels, n_valid, rng):

@@ -303,7 +303,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _stratify_labels(self, Y):
         if self._label_binarizer.y_type_.startswith("multilabel"):
             return None
-        return Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+        # The labels themselves, so that a split error can name them.
+        idx = Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0.5).astype(int)
+        return self.classes_[idx]
 
     def _encode_targets(self, y, sample_weight, first_call, incremental):
         _check_label_types(y)

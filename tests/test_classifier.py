@@ -405,3 +405,31 @@ def test_classifier_random_split_is_stratified():
     assert len(valid) == 20
     assert np.sum(y[valid] == 1) == 2
     assert len(np.intersect1d(train, valid)) == 0
+
+
+@pytest.mark.parametrize("n_samples", [5, 40, 2000])
+@pytest.mark.parametrize("labels", [["a", "b"], ["a", "b", "c"]])
+def test_classifier_early_stopping_refuses_one_member_class(n_samples, labels):
+    """Check a one-row class raises scikit-learn's stratified-split error.
+
+    On small and large data alike, binary or multiclass, before any other
+    split error (issue 13, item 4); the message names the class label.
+    """
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n_samples, 2))
+    y = np.array(labels[:-1] * n_samples, dtype=object)[:n_samples]
+    y[-1] = labels[-1]
+    clf = MLPClassifier(early_stopping=True, max_iter=2, random_state=0)
+    msg = (
+        r"The least populated classes in y have only 1 member, which is too few\. "
+        r"The minimum number of groups for any class cannot be less than 2\. "
+        rf"Classes with too few members are: \['{labels[-1]}'\]"
+    )
+    with pytest.raises(ValueError, match=msg):
+        clf.fit(X, y)
+    # The rows that may be held out are the weighted ones: a second row of
+    # the class with zero weight does not make it stratifiable.
+    X2, y2 = np.vstack([X, X[-1:]]), np.append(y, labels[-1])
+    weights = np.append(np.ones(n_samples), 0.0)
+    with pytest.raises(ValueError, match=msg):
+        clf.fit(X2, y2, sample_weight=weights)
