@@ -248,9 +248,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Probability of each class, in the order of ``classes_``.
+            Probability of each class, in the order of ``classes_``. Logistic
+            outputs (binary, multilabel) lie strictly inside (0, 1): a value
+            that rounds to exactly 0 or 1 is moved to the nearest float inside.
         """
         y_prob = self._predict_output(X)
+        if self.out_activation_ == "logistic":
+            _clip_open_unit_interval(y_prob)
         if self.n_outputs_ == 1:
             y_prob = y_prob.ravel()
         if y_prob.ndim == 1:
@@ -380,6 +384,19 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         # class_weight is refused for multilabel targets (see _apply_class_weight).
         tags.classifier_tags.multi_label = self.class_weight is None
         return tags
+
+
+def _clip_open_unit_interval(p):
+    """Clip logistic probabilities into the open interval (0, 1), in place.
+
+    ``expit`` of a logit beyond about 36.7 (float64; 16.6 in float32) rounds
+    to exactly 1, and below about -745 to 0: a multilabel output would then
+    claim certainty, and its log-probability be -inf. Only such values move,
+    to the nearest float inside; every other probability is unchanged, so
+    ``predict`` (a 0.5 threshold) and ``predict_log_proba`` keep their values.
+    """
+    one = p.dtype.type(1)
+    return np.clip(p, np.finfo(p.dtype).tiny, np.nextafter(one, 0 * one), out=p)
 
 
 def _check_label_types(y):
