@@ -173,7 +173,15 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         """Build or reuse the network, then run the solver on encoded targets."""
         rng = self._make_rng(incremental)
         if first_call:
+            # scikit-learn continues from coefs_ assigned to an estimator that
+            # was never fitted (partial_fit, warm start): so does sknorm.
+            assigned = (incremental or self.warm_start) and hasattr(self, "coefs_")
             self._initialize(X.shape, Y.shape[1], X.dtype, rng)
+            if assigned:
+                self._load_first_weights()
+        elif self._weights_assigned():
+            # Training continues from what predict uses (see sknorm._assigned).
+            self._load_assigned_weights(self.network_)
         for layer in self.network_.layers:
             if isinstance(layer, Dropout):
                 layer.rng = rng
@@ -202,6 +210,15 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
                 if not usable:
                     discard_fit(self)
                 raise
+
+    def _load_first_weights(self):
+        """Load assigned weights into the network just built, or undo the build."""
+        try:
+            self._load_assigned_weights(self.network_)
+        except ValueError:
+            # Without network_, the next call tries the assigned weights again.
+            del self.network_
+            raise
 
     def _n_callback_subtasks(self, incremental):
         """Return how many iterations a fit reports to callbacks, at most."""
