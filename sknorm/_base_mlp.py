@@ -392,6 +392,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             how=self.validation_split,
             rng=rng,
             stratify=self._stratify_labels(Y),
+            classes=getattr(self, "classes_", None),
         )
         return X, Y, sample_weight, valid, tasks.on_rows(train_idx, X)
 

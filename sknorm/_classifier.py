@@ -65,7 +65,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     -----
     Differences from scikit-learn's MLPClassifier: ``batch_norm='before'`` by
     default; ``class_weight``; a 1-row trailing mini-batch is merged into the
-    previous one; ``y`` with a single class raises a ValueError.
+    previous one; ``y`` with a single class raises a ValueError; logistic
+    probabilities stay strictly inside (0, 1); the early-stopping split is
+    stratified for multiclass targets too.
 
     %(mlp_callbacks)s
 
@@ -307,9 +309,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _stratify_labels(self, Y):
         if self._label_binarizer.y_type_.startswith("multilabel"):
             return None
-        # The labels themselves, so that a split error can name them.
-        idx = Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0.5).astype(int)
-        return self.classes_[idx]
+        # Indices into classes_: the split sorts integers, not the labels.
+        return Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0.5).astype(int)
 
     def _encode_targets(self, y, sample_weight, first_call, incremental):
         _check_label_types(y)
