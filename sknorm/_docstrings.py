@@ -204,10 +204,13 @@ loss_ : float
     coefs_ : list of ndarray of shape (n_fan_in, n_fan_out)
         Weights of the equivalent plain MLP: batch normalization (and the
         regressor's target scaling) folded in. ``coefs_[i] @`` maps layer i to
-        layer i + 1, exactly as in scikit-learn.
+        layer i + 1, exactly as in scikit-learn. Assigned weights (new arrays
+        or in-place edits) are what ``partial_fit`` and warm starts continue
+        from; with batch normalization its layers then restart as the
+        identity (README, "Fits and warm starts").
 
     intercepts_ : list of ndarray of shape (n_fan_out,)
-        Biases of the equivalent plain MLP.
+        Biases of the equivalent plain MLP (assignable like ``coefs_``).
 
     network_ : sknorm.nn.Sequential
         The trained, unfolded network (Linear, BatchNorm1d, activation and
