@@ -113,23 +113,27 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         """Return True if ``partial_fit`` applies, else raise AttributeError.
 
         ``available_if`` hides ``partial_fit`` (``hasattr`` is False) for the
-        settings one chunk cannot support, instead of exposing a method that
-        always raises (scikit-learn's regressor exposes it with 'lbfgs').
+        solvers that cannot take one step on a chunk, as scikit-learn's
+        classifier does (its regressor exposes it with 'lbfgs').
+        ``early_stopping=True`` is refused by the call instead, with
+        scikit-learn's ValueError (see :meth:`_fit`).
         """
         if self.solver not in ("sgd", "adam"):
             raise AttributeError(
                 "partial_fit is only available for stochastic optimizers. "
                 f"{self.solver} is not stochastic."
             )
-        if self.early_stopping is True:
-            raise AttributeError(
-                "partial_fit is not available with early_stopping=True: one chunk "
-                "cannot provide a held-out validation set."
-            )
         return True
 
     # -------------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight, incremental):
+        if incremental and self.early_stopping is True:
+            # scikit-learn's message; raised before anything is touched, so a
+            # fitted model stays as it was. ("auto" never holds rows out here.)
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: one chunk "
+                "cannot provide a held-out validation set."
+            )
         first_call = not hasattr(self, "network_") or (
             not self.warm_start and not incremental
         )
@@ -179,7 +183,15 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         """Build or reuse the network, then run the solver on encoded targets."""
         rng = self._make_rng(incremental)
         if first_call:
+            # scikit-learn continues from coefs_ assigned to an estimator that
+            # was never fitted (partial_fit, warm start): so does sknorm.
+            assigned = (incremental or self.warm_start) and hasattr(self, "coefs_")
             self._initialize(X.shape, Y.shape[1], X.dtype, rng)
+            if assigned:
+                self._load_first_weights()
+        elif self._weights_assigned():
+            # Training continues from what predict uses (see sknorm._assigned).
+            self._load_assigned_weights(self.network_)
         for layer in self.network_.layers:
             if isinstance(layer, Dropout):
                 layer.rng = rng
@@ -208,6 +220,15 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
                 if not usable:
                     discard_fit(self)
                 raise
+
+    def _load_first_weights(self):
+        """Load assigned weights into the network just built, or undo the build."""
+        try:
+            self._load_assigned_weights(self.network_)
+        except ValueError:
+            # Without network_, the next call tries the assigned weights again.
+            del self.network_
+            raise
 
     def _n_callback_subtasks(self, incremental):
         """Return how many iterations a fit reports to callbacks, at most."""
@@ -386,6 +407,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             how=self.validation_split,
             rng=rng,
             stratify=self._stratify_labels(Y),
+            classes=getattr(self, "classes_", None),
         )
         return X, Y, sample_weight, valid, tasks.on_rows(train_idx, X)
 

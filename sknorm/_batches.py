@@ -33,7 +33,7 @@ def minibatch_slices(n_samples, batch_size):
         start = stop
 
 
-def hold_out(X, Y, sample_weight, *, fraction, how, rng, stratify=None):
+def hold_out(X, Y, sample_weight, *, fraction, how, rng, stratify=None, classes=None):
     """Split the training arrays for early stopping (see :func:`validation_split`).
 
     Validation rows are drawn among the rows of positive weight only:
@@ -49,7 +49,13 @@ def hold_out(X, Y, sample_weight, *, fraction, how, rng, stratify=None):
         ``(X, Y, sample_weight)`` of the training and of the validation rows.
     """
     train_idx, valid_idx = validation_split(
-        X.shape[0], fraction, how, rng, stratify=stratify, eligible=sample_weight > 0
+        X.shape[0],
+        fraction,
+        how,
+        rng,
+        stratify=stratify,
+        eligible=sample_weight > 0,
+        classes=classes,
     )
     return (
         train_idx,
@@ -58,7 +64,9 @@ def hold_out(X, Y, sample_weight, *, fraction, how, rng, stratify=None):
     )
 
 
-def validation_split(n_samples, fraction, how, rng, stratify=None, eligible=None):
+def validation_split(
+    n_samples, fraction, how, rng, stratify=None, eligible=None, classes=None
+):
     """Return (train_idx, valid_idx) for early stopping.
 
     Parameters
@@ -78,28 +86,21 @@ def validation_split(n_samples, fraction, how, rng, stratify=None, eligible=None
     eligible : ndarray of bool, default=None
         The rows that may be held out (all when None); at least two of them
         must remain for training.
+    classes : ndarray, default=None
+        The class labels, when ``stratify`` holds indices into them: an
+        error about a class then names its label.
 
     Returns
     -------
     train_idx, valid_idx : ndarray of int
     """
     pool = np.arange(n_samples) if eligible is None else np.flatnonzero(eligible)
+    if how == "random" and stratify is not None:
+        # First, as in scikit-learn: a class too small to stratify is the
+        # problem to report, whatever the size of the data.
+        _check_class_counts(stratify[pool], classes)
     n_valid = int(np.ceil(fraction * n_samples))
-    if n_valid < 2 or n_samples - n_valid < 2:
-        raise ValueError(
-            f"The validation set is too small: validation_fraction={fraction} of "
-            f"n_samples={n_samples} rows leaves {n_valid} validation and "
-            f"{n_samples - n_valid} training rows; both need at least 2. Increase "
-            "'validation_fraction' or the size of your dataset."
-        )
-    if len(pool) - n_valid < 2:
-        raise ValueError(
-            f"Early stopping holds out {n_valid} rows (validation_fraction="
-            f"{fraction} of n_samples={n_samples}) among the rows of non-zero "
-            f"sample_weight, and only {len(pool)} rows have one: at least "
-            f"{n_valid + 2} are needed to keep 2 for training. Give more rows a "
-            "weight or set early_stopping=False."
-        )
+    _check_sizes(n_samples, n_valid, len(pool), fraction)
     if how == "last":
         valid_idx = pool[len(pool) - n_valid :]
     elif stratify is None:
@@ -109,6 +110,41 @@ def validation_split(n_samples, fraction, how, rng, stratify=None, eligible=None
     train_mask = np.ones(n_samples, dtype=bool)
     train_mask[valid_idx] = False
     return np.flatnonzero(train_mask), valid_idx
+
+
+def _check_sizes(n_samples, n_valid, n_pool, fraction):
+    """Raise if the split leaves fewer than 2 validation or training rows."""
+    if n_valid < 2 or n_samples - n_valid < 2:
+        raise ValueError(
+            f"The validation set is too small: validation_fraction={fraction} of "
+            f"n_samples={n_samples} rows leaves {n_valid} validation and "
+            f"{n_samples - n_valid} training rows; both need at least 2. Increase "
+            "'validation_fraction' or the size of your dataset."
+        )
+    if n_pool - n_valid < 2:
+        raise ValueError(
+            f"Early stopping holds out {n_valid} rows (validation_fraction="
+            f"{fraction} of n_samples={n_samples}) among the rows of non-zero "
+            f"sample_weight, and only {n_pool} rows have one: at least "
+            f"{n_valid + 2} are needed to keep 2 for training. Give more rows a "
+            "weight or set early_stopping=False."
+        )
+
+
+def _check_class_counts(labels, classes=None):
+    """Raise scikit-learn's stratified-split error for a class of one row.
+
+    ``classes`` (indexed by ``labels``) names the classes in the message.
+    """
+    present, counts = np.unique(labels, return_counts=True)
+    if (counts < 2).any():
+        too_few = present[counts < 2]
+        raise ValueError(
+            "The least populated classes in y have only 1 member, which is too "
+            "few. The minimum number of groups for any class cannot be less "
+            "than 2. Classes with too few members are: "
+            f"{(too_few if classes is None else classes[too_few]).tolist()}"
+        )
 
 
 def _stratified_split(labels, n_valid, rng):

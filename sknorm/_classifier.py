@@ -80,7 +80,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     -----
     Differences from scikit-learn's MLPClassifier: ``batch_norm='before'`` by
     default; ``class_weight``; a 1-row trailing mini-batch is merged into the
-    previous one; ``y`` with a single class raises a ValueError.
+    previous one; ``y`` with a single class raises a ValueError; logistic
+    probabilities stay strictly inside (0, 1); the early-stopping split is
+    stratified for multiclass targets too.
 
     %(mlp_callbacks)s
 
@@ -266,9 +268,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Probability of each class, in the order of ``classes_``.
+            Probability of each class, in the order of ``classes_``. Logistic
+            outputs (binary, multilabel) lie strictly inside (0, 1): a value
+            that rounds to exactly 0 or 1 is moved to the nearest float inside.
         """
         y_prob = self._predict_output(X)
+        if self.out_activation_ == "logistic":
+            _clip_open_unit_interval(y_prob)
         if self.n_outputs_ == 1:
             y_prob = y_prob.ravel()
         if y_prob.ndim == 1:
@@ -321,7 +327,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _stratify_labels(self, Y):
         if self._label_binarizer.y_type_.startswith("multilabel"):
             return None
-        return Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+        # Indices into classes_: the split sorts integers, not the labels.
+        return Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0.5).astype(int)
 
     def _encode_targets(self, y, sample_weight, first_call, incremental):
         _check_label_types(y)
@@ -432,6 +439,19 @@ def smooth_labels(Y, label_smoothing, softmax):
     return Y * Y.dtype.type(1 - label_smoothing) + Y.dtype.type(
         label_smoothing / n_classes
     )
+
+
+def _clip_open_unit_interval(p):
+    """Clip logistic probabilities into the open interval (0, 1), in place.
+
+    ``expit`` of a logit beyond about 36.7 (float64; 16.6 in float32) rounds
+    to exactly 1, and below about -745 to 0: a multilabel output would then
+    claim certainty, and its log-probability be -inf. Only such values move,
+    to the nearest float inside; every other probability is unchanged, so
+    ``predict`` (a 0.5 threshold) and ``predict_log_proba`` keep their values.
+    """
+    one = p.dtype.type(1)
+    return np.clip(p, np.finfo(p.dtype).tiny, np.nextafter(one, 0 * one), out=p)
 
 
 def _check_label_types(y):

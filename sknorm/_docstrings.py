@@ -88,9 +88,10 @@ default='adaptive'
         *and* batch-norm statistics are restored. ``'auto'`` (sknorm's
         default; scikit-learn's is False) does so when ``fit`` gets at least
         750 rows, and never in ``partial_fit``, whose chunks cannot spare a
-        validation set; ``partial_fit`` is unavailable with ``True``. On the
-        quality suite it was the largest single gain over training on every
-        row for ``max_iter`` epochs, and it cuts the fit time.
+        validation set; ``partial_fit`` raises a ValueError with ``True``
+        (as in scikit-learn). On the quality suite it was the largest single
+        gain over training on every row for ``max_iter`` epochs, and it cuts
+        the fit time.
 
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
@@ -204,10 +205,13 @@ loss_ : float
     coefs_ : list of ndarray of shape (n_fan_in, n_fan_out)
         Weights of the equivalent plain MLP: batch normalization (and the
         regressor's target scaling) folded in. ``coefs_[i] @`` maps layer i to
-        layer i + 1, exactly as in scikit-learn.
+        layer i + 1, exactly as in scikit-learn. Assigned weights (new arrays
+        or in-place edits) are what ``partial_fit`` and warm starts continue
+        from; with batch normalization its layers then restart as the
+        identity (README, "Fits and warm starts").
 
     intercepts_ : list of ndarray of shape (n_fan_out,)
-        Biases of the equivalent plain MLP.
+        Biases of the equivalent plain MLP (assignable like ``coefs_``).
 
     network_ : sknorm.nn.Sequential
         The trained, unfolded network (Linear, BatchNorm1d, activation and

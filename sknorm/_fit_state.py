@@ -31,7 +31,13 @@ STRUCTURE = (
 )
 
 #: Private training state a fit sets besides the fitted ``*_`` attributes.
-_TRAINING_STATE = ("_optimizer", "_best_state", "_no_improvement_count", "_built_with")
+_TRAINING_STATE = (
+    "_optimizer",
+    "_best_state",
+    "_no_improvement_count",
+    "_built_with",
+    "_fold_digest",
+)
 
 
 def structure_of(estimator):

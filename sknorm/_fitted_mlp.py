@@ -14,6 +14,7 @@ import copy
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from sknorm._assigned import as_weight_lists, fold_digest, load_plain_mlp
 from sknorm._sklearn_compat import _check_sample_weight
 from sknorm._validation import check_magnitude, validate_numeric_data
 from sknorm.nn._folding import fold_batchnorm
@@ -115,10 +116,40 @@ class FittedMLP:
             for layer in linears
         ]
         self.coefs_, self.intercepts_ = self._fold_output(coefs, intercepts)
+        # What training compares against to notice assigned weights.
+        self._fold_digest = fold_digest(self.coefs_, self.intercepts_)
 
     def _fold_output(self, coefs, intercepts):
         """Return the output layer unchanged; the regressor folds target scaling."""
         return coefs, intercepts
+
+    def _unfold_output(self, coefs, intercepts):
+        """Undo :meth:`_fold_output` (float64 arrays, changed in place)."""
+        return coefs, intercepts
+
+    # ------------------------------------------------------ assigned weights
+    def _weights_assigned(self):
+        """Whether ``coefs_``/``intercepts_`` changed since the last fold.
+
+        A model pickled before the digest existed has none to compare with.
+        """
+        recorded = getattr(self, "_fold_digest", None)
+        if recorded is None:
+            return False
+        try:
+            return fold_digest(self.coefs_, self.intercepts_) != recorded
+        except (TypeError, ValueError):
+            return True  # not arrays at all: load_assigned_weights says why
+
+    def _load_assigned_weights(self, network):
+        """Write the assigned ``coefs_``/``intercepts_`` into ``network``.
+
+        See :mod:`sknorm._assigned`: with batch normalization the BN layers
+        become the identity, so ``network`` predicts the assigned weights.
+        """
+        n_layers = sum(isinstance(layer, Linear) for layer in network.layers)
+        coefs, intercepts = as_weight_lists(self.coefs_, self.intercepts_, n_layers)
+        load_plain_mlp(network, *self._unfold_output(coefs, intercepts))
 
     # --------------------------------------------------------------- predict
     def _dense_forward(self, X):
@@ -188,6 +219,9 @@ class FittedMLP:
         # refused without touching the fitted model.
         twin = copy.copy(self)
         twin.network_ = self.network_.copy()
+        if self._weights_assigned():
+            # The statistics are those of the model predict uses.
+            self._load_assigned_weights(twin.network_)
         with np.errstate(all="ignore"):
             population_statistics(twin.network_, X, sample_weight)
             twin._fold()
@@ -197,9 +231,6 @@ class FittedMLP:
                 "predictions on X non-finite, so the fitted model is left "
                 "unchanged. Check X for extreme or constant columns."
             )
-        self.network_, self.coefs_, self.intercepts_ = (
-            twin.network_,
-            twin.coefs_,
-            twin.intercepts_,
-        )
+        for name in ("network_", "coefs_", "intercepts_", "_fold_digest"):
+            setattr(self, name, getattr(twin, name))
         return self

@@ -321,6 +321,15 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             intercepts[-1] = intercepts[-1] * scale + mean
         return coefs, intercepts
 
+    def _unfold_output(self, coefs, intercepts):
+        scale = self.target_scale_.astype(np.float64)
+        if self.loss == "poisson":
+            intercepts[-1] = intercepts[-1] - np.log(scale)
+        else:
+            coefs[-1] = coefs[-1] / scale
+            intercepts[-1] = (intercepts[-1] - self.target_mean_) / scale
+        return coefs, intercepts
+
     def _score_internal(self, raw, Y, sample_weight):
         y_pred = OUTPUT_ACTIVATIONS[self.out_activation_](raw)
         if not np.isfinite(y_pred).all():

@@ -468,3 +468,64 @@ def test_classifier_label_smoothing_auto_off_with_lbfgs():
         solver="lbfgs", early_stopping=True, hidden_layer_sizes=(8,), random_state=0
     ).fit(X, y)
     assert clf.loss_ < 0.05
+
+
+@pytest.mark.parametrize("n_samples", [5, 40, 2000])
+@pytest.mark.parametrize("labels", [["a", "b"], ["a", "b", "c"]])
+def test_classifier_early_stopping_refuses_one_member_class(n_samples, labels):
+    """Check a one-row class raises scikit-learn's stratified-split error.
+
+    On small and large data alike, binary or multiclass, before any other
+    split error (issue 13, item 4); the message names the class label.
+    """
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n_samples, 2))
+    y = np.array(labels[:-1] * n_samples, dtype=object)[:n_samples]
+    y[-1] = labels[-1]
+    clf = MLPClassifier(early_stopping=True, max_iter=2, random_state=0)
+    msg = (
+        r"The least populated classes in y have only 1 member, which is too few\. "
+        r"The minimum number of groups for any class cannot be less than 2\. "
+        rf"Classes with too few members are: \['{labels[-1]}'\]"
+    )
+    with pytest.raises(ValueError, match=msg):
+        clf.fit(X, y)
+    # The rows that may be held out are the weighted ones: a second row of
+    # the class with zero weight does not make it stratifiable.
+    X2, y2 = np.vstack([X, X[-1:]]), np.append(y, labels[-1])
+    weights = np.append(np.ones(n_samples), 0.0)
+    with pytest.raises(ValueError, match=msg):
+        clf.fit(X2, y2, sample_weight=weights)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("multilabel", [True, False])
+def test_classifier_logistic_proba_strictly_inside_unit_interval(dtype, multilabel):
+    """Check saturated logistic outputs stay inside (0, 1) (issue 13, item 5).
+
+    Only the values that round to exactly 0 or 1 move (to the nearest float
+    inside); log-probabilities are finite, binary rows still sum to 1 and
+    ``predict`` is unchanged.
+    """
+    if multilabel:
+        X, y = make_multilabel_classification(60, n_classes=3, random_state=0)
+    else:
+        X, y = make_moons(60, random_state=0)
+    X = X.astype(dtype)
+    clf = MLPClassifier(batch_norm=None, solver="lbfgs", random_state=0).fit(X, y)
+    labels = clf.predict(X)
+    # Logits of +-1e4 saturate expit in both dtypes.
+    clf.coefs_[-1] = clf.coefs_[-1] * 1e4
+    clf.intercepts_[-1] = clf.intercepts_[-1] * 1e4
+    proba = clf.predict_proba(X)
+    assert proba.dtype == dtype
+    # Binary: the logistic output is the positive column (the other is 1 - p,
+    # as in scikit-learn).
+    logistic = proba if multilabel else proba[:, 1]
+    assert logistic.min() > 0
+    assert logistic.max() < 1
+    assert (logistic == np.nextafter(dtype(1), dtype(0))).any()
+    assert np.isfinite(clf.predict_log_proba(X)).all()
+    assert_array_equal(clf.predict(X), labels)
+    if not multilabel:
+        assert_allclose(proba.sum(axis=1), 1)

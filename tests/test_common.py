@@ -99,6 +99,12 @@ def _expected_failed_checks(estimator):
             "The validation split draws rows, not weight: 27 repeated rows and 15 "
             "weighted rows give different training and validation sets."
         )
+        for check in _PARTIAL_FIT_CHECKS:
+            failures[check] = (
+                "These checks call partial_fit, which refuses early_stopping=True "
+                "with scikit-learn's ValueError; scikit-learn's MLP fails them "
+                "the same way with early_stopping=True."
+            )
     # These checks fit X of mean 100 unscaled. Plain SGD with momentum diverges
     # there without batch norm (scikit-learn's MLP reaches a loss of 1e72 and
     # returns that model); sknorm raises its divergence error instead.
@@ -111,18 +117,6 @@ def _expected_failed_checks(estimator):
                 "unscaled X (mean 100), as scikit-learn's MLP does; sknorm "
                 "raises its divergence error instead of returning that model."
             )
-    # Which settings saturate depends on the training path, so they are listed.
-    saturating = {("lbfgs", None), ("lbfgs", "after")}
-    if (
-        isinstance(estimator, MLPClassifier)
-        and (params["solver"], params["batch_norm"]) in saturating
-    ):
-        failures["check_classifiers_multilabel_output_format_predict_proba"] = (
-            "This setting fits the check's tiny separable multilabel data to "
-            "saturation: a logistic output rounds to exactly 1.0 in float64, "
-            "which the check rejects (scikit-learn's MLPClassifier(solver='lbfgs') "
-            "fails it the same way)."
-        )
     if params.get("loss") == "poisson":
         failures["check_regressor_multioutput"] = (
             "This check ignores the positive_only tag and fits negative targets, "

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sknorm import MLPClassifier, MLPRegressor
 from sknorm._solver import Progress
@@ -198,3 +198,150 @@ def test_progress_attributes_cover_the_stopping_bookkeeping():
     assert {"loss_curve_", "best_loss_", "validation_scores_", "_best_state"} <= set(
         Progress.ATTRIBUTES.values()
     )
+
+
+# ------------------------------------------- assigned coefs_ (issue 13, item 2)
+_PLACEMENTS = [
+    {"batch_norm": None},
+    {"batch_norm": "before"},
+    {"batch_norm": "after"},
+    {"batch_norm": "before", "bn_affine": False},
+    {"batch_norm": "after", "bn_input": True},
+]
+# A step of 1e-12 leaves the weights where they were; bn_momentum=0 keeps the
+# running statistics, so the model after one more pass is the starting one.
+_STILL = {"learning_rate_init": 1e-12, "bn_momentum": 0.0, "bn_stats": "running"}
+
+
+def _changed(est, rng):
+    """Assign new arrays to ``est.coefs_``/``intercepts_``; return them."""
+    coefs = [w + 0.3 * rng.standard_normal(w.shape) for w in est.coefs_]
+    intercepts = [b + 0.3 * rng.standard_normal(b.shape) for b in est.intercepts_]
+    est.coefs_, est.intercepts_ = coefs, intercepts
+    return coefs, intercepts
+
+
+@pytest.mark.parametrize("placement", _PLACEMENTS)
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **p: MLPRegressor(**p),
+        lambda **p: MLPRegressor(loss="poisson", **p),
+        lambda **p: MLPClassifier(**p),
+    ],
+    ids=["squared_error", "poisson", "classifier"],
+)
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_training_continues_from_assigned_weights(make, placement, how):
+    """Check partial_fit and warm starts train from assigned coefs_/intercepts_.
+
+    As scikit-learn's MLPs do: the next pass starts from the model predict
+    uses, not from the network before the assignment (with batch
+    normalization, the BN layers become the identity).
+    """
+    X, y = _poisson_data()
+    if "classifier" in repr(make(**placement)).lower():
+        y = (y > 1).astype(int)
+    est = make(max_iter=5, random_state=0, **placement, **_STILL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+        _changed(est, np.random.default_rng(1))
+        assigned = est.predict_proba(X) if hasattr(est, "classes_") else est.predict(X)
+        if how == "partial_fit":
+            est.partial_fit(X, y)
+        else:
+            est.set_params(warm_start=True, max_iter=1).fit(X, y)
+    after = est.predict_proba(X) if hasattr(est, "classes_") else est.predict(X)
+    np.testing.assert_allclose(after, assigned, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("placement", _PLACEMENTS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_assigned_weights_load_exactly(placement, dtype):
+    """Check the loaded network folds back to the assigned weights.
+
+    Exactly in float64 (BN reset to scale 1, shift 0); to float32 rounding.
+    """
+    X, y = _poisson_data()
+    clf = MLPClassifier(max_iter=3, random_state=0, **placement)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X.astype(dtype), y > 1)
+    coefs, intercepts = _changed(clf, np.random.default_rng(2))
+    assert clf._weights_assigned()
+    clf._load_assigned_weights(clf.network_)
+    clf._fold()
+    assert not clf._weights_assigned()
+    rtol = 0 if dtype == np.float64 else 1e-6
+    for got, want in zip(clf.coefs_ + clf.intercepts_, coefs + intercepts, strict=True):
+        np.testing.assert_allclose(got, want.astype(dtype), rtol=rtol, atol=0)
+
+
+def test_in_place_edits_are_noticed():
+    """Check editing coefs_ in place counts as an assignment, not only new arrays."""
+    X, y = _regression_data(60)
+    reg = MLPRegressor(batch_norm=None, max_iter=3, random_state=0, **_STILL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    assert not reg._weights_assigned()
+    reg.coefs_[0][0, 0] += 1.0
+    assert reg._weights_assigned()
+    edited = reg.predict(X)
+    reg.partial_fit(X, y)
+    np.testing.assert_allclose(reg.predict(X), edited, rtol=1e-6, atol=1e-9)
+
+
+def test_assigned_weights_of_another_layout_raise():
+    """Check assigned weights that do not fit the network raise and change nothing."""
+    X, y = _regression_data(60)
+    reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    before = reg.predict(X)
+    network = reg.network_.snapshot()
+    reg.coefs_ = [np.zeros((3, 5)), np.zeros((5, 1))]
+    with pytest.raises(ValueError, match=r"coefs_\[0\] has shape \(3, 5\)"):
+        reg.partial_fit(X, y)
+    reg.coefs_ = reg.coefs_[:1]
+    with pytest.raises(ValueError, match="network has 2 layers"):
+        reg.partial_fit(X, y)
+    reg.coefs_ = [np.full((3, 4), np.nan), np.zeros((4, 1))]
+    with pytest.raises(ValueError, match="NaN or inf"):
+        reg.partial_fit(X, y)
+    for (params, _), (kept, _) in zip(network, reg.network_.snapshot(), strict=True):
+        for key, value in params.items():
+            np.testing.assert_array_equal(kept[key], value)
+    reg.coefs_ = [np.zeros((3, 4)), np.zeros((4, 1))]
+    reg.intercepts_ = [np.zeros(4), np.zeros(1)]
+    assert before.std() > 0
+    assert np.all(reg.predict(X) == 0)
+
+
+def test_unfitted_estimator_trains_from_assigned_weights():
+    """Check coefs_ set on a never-fitted estimator are where partial_fit starts."""
+    X, y = _regression_data(60)
+    rng = np.random.default_rng(0)
+    coefs = [rng.normal(size=(3, 4)), rng.normal(size=(4, 1))]
+    intercepts = [rng.normal(size=4), rng.normal(size=1)]
+    reg = MLPRegressor(hidden_layer_sizes=(4,), batch_norm=None, **_STILL)
+    reg.coefs_, reg.intercepts_ = coefs, intercepts
+    reg.partial_fit(X, y)
+    plain = np.maximum(X @ coefs[0] + intercepts[0], 0) @ coefs[1] + intercepts[1]
+    np.testing.assert_allclose(reg.predict(X), plain.ravel(), rtol=1e-6)
+
+
+def test_recompute_bn_statistics_uses_assigned_weights():
+    """Check recompute_bn_statistics starts from assigned weights, not network_."""
+    X, y = _regression_data(60)
+    reg = MLPRegressor(max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    plain = reg.predict(X)
+    _changed(reg, np.random.default_rng(3))
+    reg.recompute_bn_statistics(X)
+    assert not reg._weights_assigned()
+    assert not np.allclose(reg.predict(X), plain)

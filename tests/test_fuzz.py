@@ -14,7 +14,7 @@ After every call the fuzzer asserts:
 - the call either returned, or raised an allowed exception: ``ValueError`` or
   ``TypeError`` with a message (not ``LinAlgError`` and not a NumPy-internal
   message such as a broadcast error), or ``AttributeError`` from a hidden
-  ``partial_fit`` (lbfgs, ``early_stopping=True``, ``class_weight='balanced'``,
+  ``partial_fit`` (lbfgs, ``class_weight='balanced'``,
   ``method='robust'``). Anything else (``KeyError``, ``IndexError``,
   ``ZeroDivisionError``, ``FloatingPointError``, ``UnboundLocalError``,
   ``AttributeError`` about a private attribute, ...) fails;

@@ -320,13 +320,25 @@ def test_regressor_early_stopping_auto_depends_on_rows():
     assert not small.to_sklearn().early_stopping
 
 
-def test_regressor_partial_fit_absent_with_early_stopping():
-    """Check that partial_fit is hidden with early_stopping=True."""
+def test_regressor_partial_fit_refuses_early_stopping():
+    """Check partial_fit with early_stopping=True raises scikit-learn's ValueError.
+
+    Before and after a fit, the fitted model left unchanged (issue 13, item 3).
+    """
     X, y = _smooth_data(60)
-    assert not hasattr(MLPRegressor(early_stopping=True), "partial_fit")
-    with pytest.raises(AttributeError, match="partial_fit") as excinfo:
+    msg = "partial_fit does not support early_stopping=True"
+    with pytest.raises(ValueError, match=msg):
         MLPRegressor(early_stopping=True).partial_fit(X, y)
-    assert "early_stopping" in str(excinfo.value.__cause__)
+    reg = MLPRegressor(early_stopping=True, validation_fraction=0.2, **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    before = reg.predict(X)
+    with pytest.raises(ValueError, match=msg):
+        reg.partial_fit(X, y)
+    assert_array_equal(reg.predict(X), before)
+    # "auto" never holds rows out in partial_fit, so it streams.
+    MLPRegressor(early_stopping="auto", **FAST).partial_fit(X, y)
 
 
 # --------------------------------------------------- determinism and dtypes
