@@ -75,9 +75,6 @@ EXCEPTIONS = {
         "design choice: y with a single class raises ValueError ('needs "
         "samples of at least 2 classes') instead of fitting a one-class model"
     ),
-    "test_sparse_matrices": (
-        "sparse input: implemented separately (see issue 13 item 1)"
-    ),
 }
 
 
@@ -121,6 +118,7 @@ class MLPClassifier(sknorm.MLPClassifier):
         validation_split="random",
         bn_input=False,
         class_weight=None,
+        label_smoothing=0.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -157,6 +155,7 @@ class MLPClassifier(sknorm.MLPClassifier):
             validation_split=validation_split,
             bn_input=bn_input,
             class_weight=class_weight,
+            label_smoothing=label_smoothing,
         )
 
 
