@@ -63,7 +63,9 @@ def data_recipes(draw, kind):
             st.sampled_from([False] * (4 if kind == "standardizer" else 9))
             | st.just(True)
         ),
-        "container": draw(st.sampled_from(["numpy", "numpy", "pandas", "polars"])),
+        "container": draw(
+            st.sampled_from(["numpy", "numpy", "pandas", "polars", "csr", "csc"])
+        ),
         "weights": draw(
             st.sampled_from(
                 [
@@ -171,6 +173,10 @@ def _data_code(recipe, kind):
         lines.append(f"X = pd.DataFrame(X, columns=[f'c{{j}}' for j in range({p})])")
     elif recipe["container"] == "polars":
         lines.append(f"X = pl.from_numpy(X, schema=[f'c{{j}}' for j in range({p})])")
+    elif recipe["container"] in ("csr", "csc"):
+        if dtype == "float16":  # scipy.sparse has no float16
+            lines.append("X = X.astype(np.float32)")
+        lines.append(f"X = sp.{recipe['container']}_matrix(X)")
     k = recipe["n_chunks"]
     lines.append(
         f"chunks = [(int(c[0]), int(c[-1]) + 1) for c in "

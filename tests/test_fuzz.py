@@ -2,12 +2,13 @@
 
 Every example draws a *recipe*: the data (1-300 rows, 1-30 columns, float16/32/64,
 int or bool, scales 1e-12 to 1e12, constant columns, NaN, sample weights with
-zeros, NumPy / pandas / polars), an estimator with random valid parameters, and
-a sequence of calls (``fit``, ``partial_fit`` in chunks, ``set_params`` with or
-without ``warm_start`` then ``fit``, a pickle round trip,
-``recompute_bn_statistics``, ``to_sklearn``, a same-seed refit of two clones).
-The recipe is turned into a small Python script, which is what runs: when an
-example fails, hypothesis prints that script (``note``) as the reproducer.
+zeros, NumPy / pandas / polars / scipy CSR and CSC), an estimator with random
+valid parameters, and a sequence of calls (``fit``, ``partial_fit`` in
+chunks, ``set_params`` with or without ``warm_start`` then ``fit``, a pickle
+round trip, ``recompute_bn_statistics``, ``to_sklearn``, a same-seed refit
+of two clones). The recipe is turned into a small Python script, which is
+what runs: when an example fails, hypothesis prints that script (``note``) as
+the reproducer.
 
 After every call the fuzzer asserts:
 
@@ -62,6 +63,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import polars as pl
+import scipy.sparse as sp
 from fuzz_recipes import _data_code, _kwargs, _step_code, cases
 from hypothesis import HealthCheck, Phase, given, note, settings
 from sklearn.base import clone
@@ -155,7 +157,10 @@ def _x_info(ns, kind=None):
     overflow) and keeps NaN.
     """
     X = ns["X"]
-    arr = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X)
+    if sp.issparse(X):
+        arr = X.toarray()
+    else:
+        arr = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X)
     if arr.dtype.kind != "f":
         return arr, False
     refused = bool(np.isinf(arr).any())
@@ -246,10 +251,16 @@ def _check_standardizer(est, ns, what):
         assert np.all(est.scale_ > 0), f"{what}: scale_ not positive {est.scale_}"
     try:
         out = est.transform(X, copy=True)  # copy=False would overwrite a NumPy X
+        if sp.issparse(out):
+            assert sp.issparse(X), f"{what}: sparse output for dense X"
+            out = out.toarray()
     except ValueError as exc:
-        # The one documented refusal: standardized float16 values beyond
-        # 65504 (a near-constant weighted column) have no float16 value.
-        documented = dtype == np.float16 and "overflows float16" in str(exc)
+        # Documented refusals: standardized float16 values beyond 65504 (a
+        # near-constant weighted column) have no float16 value; sparse X
+        # cannot be centred (with_mean=True).
+        documented = (dtype == np.float16 and "overflows float16" in str(exc)) or (
+            sp.issparse(X) and "Cannot center sparse" in str(exc)
+        )
         if not documented:
             raise
         return None
@@ -278,6 +289,7 @@ def _check_standardizer(est, ns, what):
 def _namespace():
     return {
         "np": np,
+        "sp": sp,
         "pd": pd,
         "pl": pl,
         "pickle": pickle,
