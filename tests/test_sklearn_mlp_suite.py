@@ -22,6 +22,7 @@ table lists them too.
 """
 
 import functools
+import inspect
 
 import pytest
 import sklearn.neural_network
@@ -78,166 +79,49 @@ EXCEPTIONS = {
 }
 
 
-class MLPClassifier(sknorm.MLPClassifier):
-    """sknorm's MLPClassifier with scikit-learn's defaults."""
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=0.0001,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-08,
-        n_iter_no_change=10,
-        max_fun=15000,
-        batch_norm=None,
-        bn_affine=True,
-        bn_momentum=0.1,
-        bn_epsilon=1e-05,
-        bn_stats="population",
-        dropout=0.0,
-        weight_decay=0.0,
-        weight_init="glorot",
-        validation_split="random",
-        bn_input=False,
-        class_weight=None,
-        label_smoothing=0.0,
-    ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            batch_norm=batch_norm,
-            bn_affine=bn_affine,
-            bn_momentum=bn_momentum,
-            bn_epsilon=bn_epsilon,
-            bn_stats=bn_stats,
-            dropout=dropout,
-            weight_decay=weight_decay,
-            weight_init=weight_init,
-            validation_split=validation_split,
-            bn_input=bn_input,
-            class_weight=class_weight,
-            label_smoothing=label_smoothing,
-        )
+#: scikit-learn's defaults where sknorm's differ (sknorm's additions off).
+SKLEARN_DEFAULTS = {
+    "hidden_layer_sizes": (100,),
+    "batch_size": "auto",
+    "learning_rate": "constant",
+    "learning_rate_init": 0.001,
+    "early_stopping": False,
+    "batch_norm": None,
+    "dropout": 0.0,
+    "label_smoothing": 0.0,
+    "standardize_target": False,
+}
 
 
-class MLPRegressor(sknorm.MLPRegressor):
-    """sknorm's MLPRegressor with scikit-learn's defaults."""
+def _with_sklearn_defaults(cls):
+    """Return a subclass of ``cls`` whose ``__init__`` defaults are scikit-learn's.
 
-    def __init__(
-        self,
-        loss="squared_error",
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=0.0001,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-08,
-        n_iter_no_change=10,
-        max_fun=15000,
-        batch_norm=None,
-        bn_affine=True,
-        bn_momentum=0.1,
-        bn_epsilon=1e-05,
-        bn_stats="population",
-        dropout=0.0,
-        weight_decay=0.0,
-        weight_init="glorot",
-        validation_split="random",
-        bn_input=False,
-        standardize_target=False,
-    ):
-        super().__init__(
-            loss=loss,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            batch_norm=batch_norm,
-            bn_affine=bn_affine,
-            bn_momentum=bn_momentum,
-            bn_epsilon=bn_epsilon,
-            bn_stats=bn_stats,
-            dropout=dropout,
-            weight_decay=weight_decay,
-            weight_init=weight_init,
-            validation_split=validation_split,
-            bn_input=bn_input,
-            standardize_target=standardize_target,
-        )
+    Built from ``cls``'s own signature, so a parameter added to sknorm is
+    never missing here (``get_params`` and ``clone`` read the signature).
+    """
+    signature = inspect.signature(cls.__init__)
+    parameters = [
+        p.replace(default=SKLEARN_DEFAULTS.get(name, p.default))
+        for name, p in signature.parameters.items()
+    ]
+
+    def __init__(self, *args, **kwargs):
+        bound = __init__.__signature__.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        params = {k: v for k, v in bound.arguments.items() if k != "self"}
+        cls.__init__(self, **params)
+
+    __init__.__signature__ = signature.replace(parameters=parameters)
+    namespace = {
+        "__init__": __init__,
+        "__doc__": f"sknorm's {cls.__name__} with scikit-learn's defaults.",
+        "__module__": __name__,
+    }
+    return type(cls.__name__, (cls,), namespace)
+
+
+MLPClassifier = _with_sklearn_defaults(sknorm.MLPClassifier)
+MLPRegressor = _with_sklearn_defaults(sknorm.MLPRegressor)
 
 
 _OURS = {
