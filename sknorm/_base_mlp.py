@@ -341,7 +341,8 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             usable=usable,
         )
 
-    def _fit_stochastic(self, X, Y, sample_weight, rng, incremental, tasks):
+    def _start_stochastic(self, sample_weight, incremental):
+        """Set up the optimizer and stopping records; return whether to early-stop."""
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
         if not hasattr(self, "loss_curve_"):
@@ -355,6 +356,10 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         if early_stopping != (self.validation_scores_ is not None):
             # The first fit, or a warm start whose mode resolves anew.
             self._reset_stopping(early_stopping=early_stopping)
+        return early_stopping
+
+    def _fit_stochastic(self, X, Y, sample_weight, rng, incremental, tasks):
+        early_stopping = self._start_stochastic(sample_weight, incremental)
         valid = None
         if early_stopping:
             X, Y, sample_weight, valid, tasks = self._hold_out(
