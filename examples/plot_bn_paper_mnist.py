@@ -48,7 +48,9 @@ from sknorm import MLPClassifier, PreactivationDisplay
 
 QUICK = os.environ.get("SKNORM_EXAMPLE_QUICK", "") not in ("", "0")
 OUT = (
-    pathlib.Path(os.environ.get("SKNORM_EXAMPLE_OUTDIR", pathlib.Path(__file__).parent))
+    pathlib.Path(
+        os.environ.get("SKNORM_EXAMPLE_OUTDIR") or pathlib.Path(__file__).parent
+    )
     / "bn_paper_mnist.png"
 )
 
@@ -135,7 +137,7 @@ else:
 
 # %%
 # Figure: (a) accuracy against steps; (b, c) percentiles of the sigmoid input
-# of one unit of the last hidden layer, from history_ (PreactivationDisplay).
+# of one unit of the last hidden layer, from ``history_`` (``PreactivationDisplay``).
 unit = 0
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
 for label, (_, accuracy) in runs.items():

@@ -35,7 +35,9 @@ from sknorm.nn import fold_batchnorm
 
 QUICK = os.environ.get("SKNORM_EXAMPLE_QUICK", "") not in ("", "0")
 OUT = (
-    pathlib.Path(os.environ.get("SKNORM_EXAMPLE_OUTDIR", pathlib.Path(__file__).parent))
+    pathlib.Path(
+        os.environ.get("SKNORM_EXAMPLE_OUTDIR") or pathlib.Path(__file__).parent
+    )
     / "folding_export.png"
 )
 warnings.filterwarnings("ignore", category=ConvergenceWarning)

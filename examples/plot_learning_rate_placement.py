@@ -33,7 +33,9 @@ from sknorm.datasets import load_greensboro_ghi
 
 QUICK = os.environ.get("SKNORM_EXAMPLE_QUICK", "") not in ("", "0")
 OUT = (
-    pathlib.Path(os.environ.get("SKNORM_EXAMPLE_OUTDIR", pathlib.Path(__file__).parent))
+    pathlib.Path(
+        os.environ.get("SKNORM_EXAMPLE_OUTDIR") or pathlib.Path(__file__).parent
+    )
     / "learning_rate_placement.png"
 )
 warnings.filterwarnings("ignore", category=ConvergenceWarning)

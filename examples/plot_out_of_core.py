@@ -60,7 +60,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 QUICK = os.environ.get("SKNORM_EXAMPLE_QUICK", "") not in ("", "0")
 OUT = (
-    pathlib.Path(os.environ.get("SKNORM_EXAMPLE_OUTDIR", pathlib.Path(__file__).parent))
+    pathlib.Path(
+        os.environ.get("SKNORM_EXAMPLE_OUTDIR") or pathlib.Path(__file__).parent
+    )
     / "out_of_core.png"
 )
 warnings.filterwarnings("ignore", category=ConvergenceWarning)

@@ -44,7 +44,9 @@ from sknorm.datasets import (
 
 QUICK = os.environ.get("SKNORM_EXAMPLE_QUICK", "") not in ("", "0")
 OUT = (
-    pathlib.Path(os.environ.get("SKNORM_EXAMPLE_OUTDIR", pathlib.Path(__file__).parent))
+    pathlib.Path(
+        os.environ.get("SKNORM_EXAMPLE_OUTDIR") or pathlib.Path(__file__).parent
+    )
     / "weather_regression.png"
 )
 warnings.filterwarnings("ignore", category=ConvergenceWarning)

@@ -86,14 +86,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     %(mlp_callbacks)s
 
-    Reliability (README, "Reliability"): a fit whose loss or weights become
+    Reliability (user guide, "Reliability"): a fit whose loss or weights become
     non-finite raises ``ValueError("Training diverged ...")`` after restoring
     the latest earlier state that predicts finite values. ``KeyboardInterrupt``
     propagates after restoring the last completed epoch, which
     ``warm_start=True`` resumes. ``X`` values whose squares overflow (beyond
     about 1e151 in float64) raise a ValueError, and so does a prediction that
     would overflow. Fitted models load safely with ``skops.io.load`` and the
-    trusted types of the README.
+    trusted types of the user guide.
 
     Examples
     --------

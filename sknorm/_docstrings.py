@@ -11,7 +11,7 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(64, 64)
         scikit-learn's default is ``(100,)``. With early stopping and dropout,
         two layers of 64 scored higher than (100, 100), (128, 128),
         (256, 256) and (64, 64, 64) on the quality suite, and fit fastest
-        (see the README's "Defaults").
+        (user guide, "Choosing and tuning").
 
     activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu'}, \
 default='relu'
@@ -32,8 +32,8 @@ default='relu'
         ``n_samples`` is clipped to one full batch, silently. A trailing batch of
         a single row is merged into the previous one. sknorm defaults to 128:
         with the default two hidden layers it scored higher than 64 and than
-        200 on the Greensboro weather tasks (see the README's "Changed
-        defaults").
+        200 on the Greensboro weather tasks (user guide, "Choosing and
+        tuning").
 
     learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'}, \
 default='adaptive'
@@ -208,7 +208,7 @@ loss_ : float
         layer i + 1, exactly as in scikit-learn. Assigned weights (new arrays
         or in-place edits) are what ``partial_fit`` and warm starts continue
         from; with batch normalization its layers then restart as the
-        identity (README, "Fits and warm starts").
+        identity (user guide, "Fits and warm starts").
 
     intercepts_ : list of ndarray of shape (n_fan_out,)
         Biases of the equivalent plain MLP (assignable like ``coefs_``).
@@ -221,7 +221,7 @@ loss_ : float
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
     n_iter_ : int

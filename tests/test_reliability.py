@@ -30,7 +30,9 @@ from sknorm.nn._inference import CHUNK_ROWS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+RELIABILITY_DOC = (
+    Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "reliability.md"
+)
 SMALL = {"hidden_layer_sizes": (16,), "random_state": 0}
 
 
@@ -483,8 +485,8 @@ def test_reliability_predict_memory_does_not_grow_with_rows():
 
 # -------------------------------------------------------------------- skops
 def _documented_skops_types():
-    """The trusted-types list of the README's safe-loading example."""
-    text = README.read_text()
+    """The trusted-types list of the user guide's safe-loading example."""
+    text = RELIABILITY_DOC.read_text()
     section = text.split("<!-- reliability:start -->")[1].split("<!-- reliability:end")[
         0
     ]
@@ -525,7 +527,7 @@ def _fitted_for_skops(kind, params):
 
 @pytest.mark.parametrize(("kind", "params"), SKOPS_CONFIGS)
 def test_reliability_skops_lists_only_documented_types(tmp_path, kind, params):
-    """Check that skops sees only the README's sknorm types and loads identically."""
+    """Check that skops sees only the documented sknorm types and loads identically."""
     est, X = _fitted_for_skops(kind, params)
     path = tmp_path / "model.skops"
     sio.dump(est, path)
@@ -535,7 +537,7 @@ def test_reliability_skops_lists_only_documented_types(tmp_path, kind, params):
 
 
 def test_reliability_skops_documented_types_all_occur():
-    """Check that every type in the README's list occurs in some fitted model."""
+    """Check that every type in the user guide's list occurs in some fitted model."""
     seen = set()
     for param in SKOPS_CONFIGS:
         est, _ = _fitted_for_skops(*param.values)

@@ -253,7 +253,7 @@ class CovarianceLinearBN(LinearBNAct):
 
     This is the one second form of the batch-norm statistics and backward
     pass in the engine, kept because it is faster where it applies (see the
-    README's code map); ``tests/nn/test_batchnorm.py`` ties it to the
+    user guide's code map); ``tests/nn/test_batchnorm.py`` ties it to the
     :class:`~sknorm.nn.BatchNorm1d` layer to 1e-12.
     """
 
