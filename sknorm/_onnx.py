@@ -44,6 +44,11 @@ def register_onnx_converters():
     ImportError
         If skl2onnx is not installed.
 
+    See Also
+    --------
+    MLPRegressor.to_sklearn : The equivalent scikit-learn model.
+    SKOPS_TRUSTED_TYPES : Type names to trust when loading with skops.
+
     Examples
     --------
     >>> import numpy as np
