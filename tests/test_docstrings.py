@@ -42,6 +42,8 @@ def _public_names():
     """Yield ``(dotted name, ignored error codes)`` for classes and methods."""
     for name in sorted(set(sknorm.__all__) - {"__version__"}):
         obj = getattr(sknorm, name)
+        if not callable(obj):  # constants (SKOPS_TRUSTED_TYPES) have no docstring
+            continue
         yield name, set()
         if inspect.isclass(obj):
             yield from _class_methods(name, obj)

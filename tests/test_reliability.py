@@ -24,15 +24,13 @@ from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validat
 from sklearn.pipeline import make_pipeline
 from skops.io.exceptions import UntrustedTypesFoundException
 
-from sknorm import MLPClassifier, MLPRegressor, Standardizer
+from sknorm import SKOPS_TRUSTED_TYPES, MLPClassifier, MLPRegressor, Standardizer
 from sknorm.nn import SGD, Adam
 from sknorm.nn._inference import CHUNK_ROWS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-RELIABILITY_DOC = (
-    Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "reliability.md"
-)
+README = Path(__file__).resolve().parents[1] / "README.md"
 SMALL = {"hidden_layer_sizes": (16,), "random_state": 0}
 
 
@@ -382,7 +380,7 @@ def _round_trip(est, how, tmp_path):
         joblib.dump(est, path)
         return joblib.load(path)
     sio.dump(est, path)
-    return sio.load(path, trusted=_documented_skops_types())
+    return sio.load(path, trusted=SKOPS_TRUSTED_TYPES)
 
 
 @pytest.mark.parametrize("how", ["pickle", "joblib", "skops"])
@@ -485,12 +483,20 @@ def test_reliability_predict_memory_does_not_grow_with_rows():
 
 # -------------------------------------------------------------------- skops
 def _documented_skops_types():
-    """The trusted-types list of the user guide's safe-loading example."""
-    text = RELIABILITY_DOC.read_text()
-    section = text.split("<!-- reliability:start -->")[1].split("<!-- reliability:end")[
-        0
-    ]
-    return re.findall(r'"(sknorm\.[\w.]+)"', section)
+    """The sknorm type names quoted in the README and the docs (if any)."""
+    root = README.parent
+    texts = [README.read_text()]
+    docs = [*root.glob("docs/**/*.rst"), *root.glob("docs/**/*.md")]
+    texts += [p.read_text() for p in sorted(docs)]
+    return {name for text in texts for name in _SKNORM_TYPE.findall(text)}
+
+
+_SKNORM_TYPE = re.compile(r'"(sknorm\.(?:_\w+\.|nn\._\w+\.)[A-Z]\w*)"')
+
+
+def test_reliability_documented_skops_types_are_the_constant():
+    """Check that the type names quoted in README/docs are SKOPS_TRUSTED_TYPES."""
+    assert _documented_skops_types() <= set(SKOPS_TRUSTED_TYPES)
 
 
 SKOPS_CONFIGS = [
@@ -516,6 +522,12 @@ SKOPS_CONFIGS = [
     pytest.param(
         "classifier", {"batch_norm": None, "dropout": 0.2}, id="no-bn-dropout"
     ),
+    pytest.param(
+        "classifier",
+        {"batch_norm": "after", "early_stopping": True},
+        id="bn-after-es",
+    ),
+    pytest.param("standardizer", {"method": "robust", "clip": 3.0}, id="robust"),
 ]
 
 
@@ -532,17 +544,17 @@ def test_reliability_skops_lists_only_documented_types(tmp_path, kind, params):
     path = tmp_path / "model.skops"
     sio.dump(est, path)
     untrusted = sio.get_untrusted_types(file=path)
-    assert set(untrusted) <= set(_documented_skops_types())
+    assert set(untrusted) <= set(SKOPS_TRUSTED_TYPES)
     _assert_same_outputs(sio.load(path, trusted=untrusted), est, X)
 
 
 def test_reliability_skops_documented_types_all_occur():
-    """Check that every type in the user guide's list occurs in some fitted model."""
+    """Check that SKOPS_TRUSTED_TYPES is exactly what fitted models contain."""
     seen = set()
     for param in SKOPS_CONFIGS:
         est, _ = _fitted_for_skops(*param.values)
         seen |= set(sio.get_untrusted_types(data=sio.dumps(est)))
-    assert seen == set(_documented_skops_types())
+    assert seen == set(SKOPS_TRUSTED_TYPES)
 
 
 def test_reliability_skops_refuses_unlisted_types(tmp_path):
@@ -551,11 +563,11 @@ def test_reliability_skops_refuses_unlisted_types(tmp_path):
     pipeline = make_pipeline(Standardizer(), est)
     path = tmp_path / "pipeline.skops"
     sio.dump(pipeline, path)
-    trusted = [t for t in _documented_skops_types() if not t.endswith("Standardizer")]
+    trusted = [t for t in SKOPS_TRUSTED_TYPES if not t.endswith("Standardizer")]
     with pytest.raises(UntrustedTypesFoundException, match="Standardizer"):
         sio.load(path, trusted=trusted)
     with pytest.raises(UntrustedTypesFoundException, match="MLPRegressor"):
         sio.load(path)
-    loaded = sio.load(path, trusted=_documented_skops_types())
+    loaded = sio.load(path, trusted=SKOPS_TRUSTED_TYPES)
     X, _ = _data("regressor")
     assert_array_equal(loaded[-1].predict(X), est.predict(X))
