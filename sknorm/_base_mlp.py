@@ -321,24 +321,31 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         usable = self._usable(X, sample_weight)
         if usable and not nonfinite:
             return
-        kept = (
-            "The estimator keeps the best point L-BFGS evaluated, but it is "
-            "not a converged fit."
-        )
-        if not usable:
+        if usable:
+            kept = (
+                "The estimator keeps the best point L-BFGS evaluated, but it is "
+                "not a converged fit."
+            )
+        else:
             self.network_.restore(start)
             usable = self._usable(X, sample_weight)
-            kept = "The estimator keeps the weights it started from."
-        kept = (
-            kept
-            if usable
-            else "No point predicts finite values, so the estimator is left unfitted."
-        )
+            kept = (
+                "The estimator keeps the weights it started from."
+                if usable
+                else "No point predicts finite values, so the estimator is left "
+                "unfitted."
+            )
         raise TrainingDiverged(
             "Solver produced non-finite parameter weights or predictions. "
             f"{kept} The input data may contain large values and need to be "
             "preprocessed (e.g. sknorm.Standardizer).",
             usable=usable,
+        )
+
+    def _holds_out_rows(self, sample_weight, incremental):
+        """Whether this fit holds out early-stopping rows ('auto': weighted rows)."""
+        return self.solver != "lbfgs" and resolve_early_stopping(
+            self.early_stopping, np.count_nonzero(sample_weight), incremental
         )
 
     def _start_stochastic(self, sample_weight, incremental):
@@ -350,9 +357,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             self.loss_curve_ = []
             self._no_improvement_count = 0
             self._reset_stopping(early_stopping=False)
-        early_stopping = resolve_early_stopping(
-            self.early_stopping, np.count_nonzero(sample_weight), incremental
-        )
+        early_stopping = self._holds_out_rows(sample_weight, incremental)
         if early_stopping != (self.validation_scores_ is not None):
             # The first fit, or a warm start whose mode resolves anew.
             self._reset_stopping(early_stopping=early_stopping)

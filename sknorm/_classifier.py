@@ -24,7 +24,7 @@ from sknorm._sklearn_compat import (
     _check_partial_fit_first_call,
     _fit_context,
 )
-from sknorm._validation import resolve_early_stopping, resolve_label_smoothing
+from sknorm._validation import resolve_label_smoothing
 
 
 @fill_doc
@@ -352,10 +352,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             multiclass = self._label_binarizer.y_type_ == "multiclass"
             self.out_activation_ = "softmax" if multiclass else "logistic"
         Y = self._label_binarizer.transform(y).astype(sample_weight.dtype)
-        # Resolved as _fit_stochastic does: on the rows that carry weight.
-        early_stopping = self.solver != "lbfgs" and resolve_early_stopping(
-            self.early_stopping, np.count_nonzero(sample_weight), incremental
-        )
+        early_stopping = self._holds_out_rows(sample_weight, incremental)
         label_smoothing = resolve_label_smoothing(self.label_smoothing, early_stopping)
         Y = smooth_labels(Y, label_smoothing, self.out_activation_ == "softmax")
         return Y, self._apply_class_weight(y, sample_weight)

@@ -79,9 +79,13 @@ class FittedMLP:
         if not all(np.isfinite(a).all() for a in self.coefs_ + self.intercepts_):
             return False
         with np.errstate(all="ignore"):
-            out = self._dense_forward(X)
-        # min/max propagate NaN and allocate nothing of X's size.
-        return bool(np.isfinite(out.min()) and np.isfinite(out.max()))
+            return _all_finite(self._dense_forward(X))
+
+    def _twin(self):
+        """Return a shallow copy with its own ``network_`` (self stays untouched)."""
+        twin = copy.copy(self)
+        twin.network_ = self.network_.copy()
+        return twin
 
     def _reconstruction_attributes(
         self, X, sample_weight, theta=None, *, incremental=False
@@ -94,8 +98,7 @@ class FittedMLP:
         itself is not modified. A copy of the estimator with these attributes
         predicts as the fit stopped here would.
         """
-        twin = copy.copy(self)
-        twin.network_ = self.network_.copy()
+        twin = self._twin()
         if theta is not None:
             twin.network_.set_flat_params(theta)
         twin._finalize(X, sample_weight, incremental)
@@ -167,7 +170,7 @@ class FittedMLP:
         )
         with np.errstate(all="ignore"):
             out = self._dense_forward(X)
-        if not (np.isfinite(out.min()) and np.isfinite(out.max())):
+        if not _all_finite(out):
             largest = max(float(X.max()), -float(X.min()))
             # A fit only returns a model that predicts its own training rows
             # finitely, so these rows are unlike them.
@@ -217,8 +220,7 @@ class FittedMLP:
         )
         # On a twin: statistics that make the model overflow on X are
         # refused without touching the fitted model.
-        twin = copy.copy(self)
-        twin.network_ = self.network_.copy()
+        twin = self._twin()
         if self._weights_assigned():
             # The statistics are those of the model predict uses.
             self._load_assigned_weights(twin.network_)
@@ -234,3 +236,8 @@ class FittedMLP:
         for name in ("network_", "coefs_", "intercepts_", "_fold_digest"):
             setattr(self, name, getattr(twin, name))
         return self
+
+
+def _all_finite(out):
+    """Whether ``out`` is all finite; min/max propagate NaN and allocate nothing."""
+    return bool(np.isfinite(out.min()) and np.isfinite(out.max()))

@@ -204,11 +204,10 @@ def _convert_regressor(scope, operator, container):
 
 
 def _leaky_slope(est):
-    """Return the negative slope of the network's leaky ReLU layers."""
-    from sknorm.nn._activations import LeakyReLU
+    """Return the negative slope ``predict`` applies (``dense_forward``'s layer)."""
+    from sknorm.nn._activations import ACTIVATIONS
 
-    slopes = {m.negative_slope for m in est.network_.layers if isinstance(m, LeakyReLU)}
-    return float(slopes.pop()) if len(slopes) == 1 else 0.01
+    return ACTIVATIONS["leaky_relu"]().negative_slope
 
 
 # ---------------------------------------------------------------- classifier

@@ -18,7 +18,6 @@ broadcast runs at half the speed of an element-wise pass).
 """
 
 import numpy as np
-import scipy.sparse as sp
 
 from sknorm.nn._activations import Identity, ReLU
 from sknorm.nn._batchnorm import (
@@ -35,16 +34,15 @@ _dot = np.dot
 
 
 def _input_product(a, b, out):
-    """Return ``a @ b`` in ``out``; ``a`` may be a scipy sparse batch.
+    """Return ``a @ b`` in ``out`` for a scipy sparse ``a`` (a batch or its transpose).
 
-    Only a first block's input (the data, or its transpose) can be sparse:
-    scipy multiplies it by the dense ``b`` in O(nnz * width) without
-    densifying it, and the dense result is copied into the block's buffer.
+    scipy multiplies the sparse data by the dense ``b`` in O(nnz * width)
+    without densifying it; the dense result is copied into the block's
+    buffer. Only the first block of a Trainer built with ``sparse_input``
+    calls it (decided once when the Trainer compiles the network).
     """
-    if sp.issparse(a):
-        out[...] = a @ b
-        return out
-    return _dot(a, b, out=out)
+    out[...] = a @ b
+    return out
 
 
 class Batch:
@@ -115,7 +113,18 @@ class LinearBNAct:
     output, ``d`` the gradient flowing back through the block.
     """
 
-    def __init__(self, linear, bn, act, grads, max_batch, *, need_dx, update_stats):
+    def __init__(
+        self,
+        linear,
+        bn,
+        act,
+        grads,
+        max_batch,
+        *,
+        need_dx,
+        update_stats,
+        sparse_input=False,
+    ):
         weight = linear.params["weight"]
         dtype, n_in, n_out = weight.dtype, linear.n_in, linear.n_out
         self.weight, self.weight_view_t = weight, weight.T
@@ -130,6 +139,7 @@ class LinearBNAct:
         # Identity needs nothing; other activations run their own code.
         self.act = None if act is None or isinstance(act, (ReLU, Identity)) else act
         self.need_dx = need_dx
+        self.sparse_input = sparse_input
         self.buffers = {
             "z": np.empty((max_batch, n_out), dtype),
             "d": np.empty((max_batch, n_out), dtype),
@@ -162,7 +172,10 @@ class LinearBNAct:
         """Return the block's output for the rows ``x`` (training mode)."""
         r = self.r = self.rows(batch.n)
         self.x = x
-        z = _input_product(x, self.weight, r.z)
+        if self.sparse_input:
+            z = _input_product(x, self.weight, r.z)
+        else:
+            z = _dot(x, self.weight, out=r.z)
         if self.bias is not None:
             z += self.bias
         out = z if self.bn is None else self._normalize(z, r, batch)
@@ -207,7 +220,10 @@ class LinearBNAct:
             dz = self._normalize_backward(dz, r, batch)
         elif self.g_bias is not None:
             _dot(r.ones, dz, out=self.g_bias)
-        _input_product(self.x.T, dz, self.g_weight)
+        if self.sparse_input:
+            _input_product(self.x.T, dz, self.g_weight)
+        else:
+            _dot(self.x.T, dz, out=self.g_weight)
         if self.bn is not None:
             # dz was left unscaled: (x.T @ u) * s == x.T @ (u * s).
             self.g_weight *= self.bn.scale

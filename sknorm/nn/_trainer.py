@@ -375,5 +375,12 @@ def _linear_block(stage, grads, max_batch, blocks, update_stats, dense_input):
             linear, bn, act, grads, max_batch, update_stats=update_stats
         )
     return LinearBNAct(
-        linear, bn, act, grads, max_batch, need_dx=not first, update_stats=update_stats
+        linear,
+        bn,
+        act,
+        grads,
+        max_batch,
+        need_dx=not first,
+        update_stats=update_stats,
+        sparse_input=first and not dense_input,
     )
