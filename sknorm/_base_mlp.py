@@ -79,7 +79,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             bn_affine=self.bn_affine,
             bn_momentum=self.bn_momentum,
             bn_epsilon=self.bn_epsilon,
-            dropout=resolve_dropout(self.dropout, n_samples),
+            dropout=resolve_dropout(self.dropout, n_samples, self.solver),
             weight_init=self.weight_init,
             dtype=dtype,
             rng=rng,

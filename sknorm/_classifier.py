@@ -100,8 +100,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     >>> from sklearn.datasets import make_moons
     >>> from sknorm import MLPClassifier
     >>> X, y = make_moons(200, noise=0.1, random_state=0)
-    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01,
-    ...                     max_iter=300, random_state=0).fit(X, y)
+    >>> clf = MLPClassifier(random_state=0).fit(X, y)
     >>> clf.score(X, y) > 0.9
     True
     >>> clf.predict_proba(X[:2]).shape

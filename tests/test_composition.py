@@ -121,7 +121,9 @@ def test_composition_cross_val_score(Estimator):
     model = make_pipeline(Standardizer(), Estimator(**FAST))
     scores = cross_val_score(model, X, y, cv=KFold(3, shuffle=True, random_state=0))
     assert scores.shape == (3,)
-    assert scores.min() > 0.85
+    # 200 training rows: dropout="auto" is on and costs a little on this
+    # noiseless function.
+    assert scores.min() > 0.8
 
 
 def test_composition_transformed_target_regressor():

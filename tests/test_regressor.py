@@ -297,8 +297,8 @@ def _dropout_rates(est):
 def test_regressor_early_stopping_auto_depends_on_rows():
     """Check 'auto': a validation split from 750 rows on, not below nor streamed.
 
-    dropout='auto' starts later, at 1,000 rows: 750-999 rows hold out
-    validation rows without dropout.
+    dropout='auto' starts earlier, at 100 rows: 100-749 rows train with
+    dropout on all rows, 99 rows train without it.
     """
     X, y = _smooth_data(1000)
     settings = {"early_stopping": "auto", "max_iter": 3, **FAST}
@@ -307,17 +307,29 @@ def test_regressor_early_stopping_auto_depends_on_rows():
         large = MLPRegressor(**settings).fit(X[:750], y[:750])
         small = MLPRegressor(**settings).fit(X[:749], y[:749])
         streamed = MLPRegressor(**settings).partial_fit(X, y)
-        dropped = MLPRegressor(**settings).fit(X, y)
-        below = MLPRegressor(**settings).fit(X[:999], y[:999])
+        dropped = MLPRegressor(**settings).fit(X[:100], y[:100])
+        below = MLPRegressor(**settings).fit(X[:99], y[:99])
     assert _dropout_rates(dropped) == [0.1] * len(FAST["hidden_layer_sizes"])
+    assert _dropout_rates(small) == [0.1] * len(FAST["hidden_layer_sizes"])
     assert _dropout_rates(below) == []
-    assert below.validation_scores_ is not None
+    assert dropped.validation_scores_ is None
     assert len(large.validation_scores_) == large.n_iter_
     assert np.isfinite(large.best_validation_score_)
     assert small.validation_scores_ is None
     assert streamed.validation_scores_ is None
     assert large.to_sklearn().early_stopping
     assert not small.to_sklearn().early_stopping
+
+
+def test_regressor_dropout_auto_off_with_lbfgs():
+    """Check dropout='auto' drops nothing with lbfgs, which needs one objective."""
+    X, y = _smooth_data(200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        lbfgs = MLPRegressor(solver="lbfgs", max_iter=5, random_state=0).fit(X, y)
+        adam = MLPRegressor(max_iter=2, random_state=0).fit(X, y)
+    assert _dropout_rates(lbfgs) == []
+    assert _dropout_rates(adam) == [0.1, 0.1]
 
 
 def test_regressor_partial_fit_refuses_early_stopping():
