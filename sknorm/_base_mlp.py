@@ -68,7 +68,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
     def _hidden_sizes(self):
         return check_hidden_layer_sizes(self.hidden_layer_sizes)
 
-    def _build_network(self, n_in, n_out, dtype, rng, n_samples):
+    def _build_network(self, n_in, n_out, dtype, rng, n_weighted):
         return build_mlp(
             n_in,
             n_out,
@@ -79,7 +79,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             bn_affine=self.bn_affine,
             bn_momentum=self.bn_momentum,
             bn_epsilon=self.bn_epsilon,
-            dropout=resolve_dropout(self.dropout, n_samples, self.solver),
+            dropout=resolve_dropout(self.dropout, n_weighted, self.solver),
             weight_init=self.weight_init,
             dtype=dtype,
             rng=rng,
@@ -186,7 +186,10 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             # scikit-learn continues from coefs_ assigned to an estimator that
             # was never fitted (partial_fit, warm start): so does sknorm.
             assigned = (incremental or self.warm_start) and hasattr(self, "coefs_")
-            self._initialize(X.shape, Y.shape[1], X.dtype, rng)
+            # Rows of zero weight count for dropout="auto" as little as for
+            # early_stopping="auto": as if they had been left out.
+            n_weighted = np.count_nonzero(sample_weight)
+            self._initialize(X.shape[1], Y.shape[1], X.dtype, rng, n_weighted)
             if assigned:
                 self._load_first_weights()
         elif self._weights_assigned():
@@ -245,12 +248,11 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             [seed, self.t_ if incremental and hasattr(self, "t_") else 0]
         )
 
-    def _initialize(self, X_shape, n_outputs, dtype, rng):
-        n_samples, n_features = X_shape
+    def _initialize(self, n_features, n_outputs, dtype, rng, n_weighted):
         # Nothing of an earlier fit survives a fresh one.
         clear_fit_state(self, Progress.ATTRIBUTES.values())
         self.network_ = self._build_network(
-            n_features, n_outputs, dtype, rng, n_samples
+            n_features, n_outputs, dtype, rng, n_weighted
         )
         self._built_with = structure_of(self)
         self.n_outputs_ = n_outputs

@@ -87,11 +87,11 @@ default='adaptive'
         when the validation score stops improving; the best epoch's weights
         *and* batch-norm statistics are restored. ``'auto'`` (sknorm's
         default; scikit-learn's is False) does so when ``fit`` gets at least
-        750 rows, and never in ``partial_fit``, whose chunks cannot spare a
-        validation set; ``partial_fit`` raises a ValueError with ``True``
-        (as in scikit-learn). On the quality suite it was the largest single
-        gain over training on every row for ``max_iter`` epochs, and it cuts
-        the fit time.
+        750 rows of non-zero weight, and never in ``partial_fit``, whose
+        chunks cannot spare a validation set; ``partial_fit`` raises a
+        ValueError with ``True`` (as in scikit-learn). On the quality suite
+        it was the largest single gain over training on every row for
+        ``max_iter`` epochs, and it cuts the fit time.
 
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
@@ -138,7 +138,8 @@ default='adaptive'
         Inverted-dropout rate after each hidden layer, active only in training
         (scikit-learn's MLP has none). ``'auto'`` is 0.1 when the fit that
         builds the network (the first ``fit`` or ``partial_fit``) gets at
-        least 100 rows with ``solver='sgd'`` or ``'adam'``, and 0 with
+        least 100 rows of non-zero weight (rows of zero weight count as left
+        out) with ``solver='sgd'`` or ``'adam'``, and 0 with
         ``'lbfgs'`` (its line search needs the same objective at every
         evaluation) or below 100 rows: tiny fits then stay deterministic
         functions of the rows, with integer sample weights equivalent to

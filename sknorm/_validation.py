@@ -260,7 +260,7 @@ def resolve_dropout(dropout, n_samples, solver):
     dropout : float or 'auto'
         The parameter's value.
     n_samples : int
-        Rows of the fit that builds the network.
+        Rows of non-zero weight in the fit that builds the network.
     solver : str
         The solver of that fit: 'auto' never drops with 'lbfgs', whose line
         search needs the same objective at every evaluation.

@@ -56,7 +56,7 @@ def test_fit_equals_layer_by_layer_training(batch_norm):
         fitted = MLPRegressor(max_iter=1, **params).fit(X, y)
     replay = MLPRegressor(**params)
     rng = replay._make_rng(False)  # the generator fit draws from, in order
-    replay._initialize(X.shape, 1, X.dtype, rng)
+    replay._initialize(X.shape[1], 1, X.dtype, rng, X.shape[0])
     network = replay.network_
     optimizer = Adam(network.parameters(), learning_rate_init=replay.learning_rate_init)
     Y = ((y - fitted.target_mean_) / fitted.target_scale_).reshape(-1, 1)

@@ -702,6 +702,28 @@ def test_regressor_zero_weight_rows_are_ignored(params):
     assert_allclose(weighted.target_mean_, plain.target_mean_, rtol=1e-12)
 
 
+def test_regressor_zero_weight_rows_do_not_switch_dropout_on():
+    """Check dropout='auto' counts rows of non-zero weight, as early stopping does.
+
+    90 weighted rows train without dropout (below 100 rows), with or without
+    20 more rows of zero weight; with all 110 weighted, dropout is on.
+    """
+    rng = np.random.default_rng(0)
+    X, y = _smooth_data(90)
+    X_extra = np.vstack([X, 10 * rng.standard_normal((20, 3))])
+    y_extra = np.concatenate([y, 1e3 * rng.standard_normal(20)])
+    w = np.concatenate([np.ones(90), np.zeros(20)])
+    params = {"batch_size": "auto", "max_iter": 20, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weighted = MLPRegressor(**params).fit(X_extra, y_extra, w)
+        plain = MLPRegressor(**params).fit(X, y)
+        all_rows = MLPRegressor(**params).fit(X_extra, y_extra)
+    assert _dropout_rates(weighted) == []
+    assert _dropout_rates(all_rows) == [0.1, 0.1]
+    assert_allclose(weighted.predict(X), plain.predict(X), rtol=1e-7)
+
+
 def test_regressor_sample_weight_changes_fit():
     """Check that non-uniform weights pull predictions toward heavy rows."""
     X, y = _smooth_data(200)
