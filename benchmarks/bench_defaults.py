@@ -39,6 +39,7 @@ PREVIOUS = {
     "dropout": 0.0,
     "hidden_layer_sizes": (100, 100),
     "label_smoothing": 0.0,  # MLPClassifier only (bench_quality.task_params)
+    "clip_predictions": None,  # MLPRegressor only
 }
 #: One change per row, each on top of the rows above it.
 CHAIN = [
@@ -46,7 +47,8 @@ CHAIN = [
     ("+ early_stopping='auto'", {"early_stopping": "auto"}),
     ("+ dropout='auto'", {"dropout": "auto"}),
     ("+ hidden_layer_sizes=(64, 64)", {"hidden_layer_sizes": (64, 64)}),
-    ("+ label_smoothing='auto' (clf) (defaults)", {"label_smoothing": "auto"}),
+    ("+ label_smoothing='auto' (clf)", {"label_smoothing": "auto"}),
+    ("+ clip_predictions=0.1 (reg) (defaults)", {"clip_predictions": 0.1}),
 ]
 
 

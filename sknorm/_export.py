@@ -53,7 +53,9 @@ def to_sklearn_mlp(est):
 
     ``est.coefs_`` and ``est.intercepts_`` already have batch normalization
     (and the regressor's target scaling) folded in, so copying them into a
-    scikit-learn estimator of the same shape reproduces the predictions.
+    scikit-learn estimator of the same shape reproduces the predictions
+    (the regressor's before its ``clip_predictions``, which scikit-learn's
+    MLP does not have).
 
     Parameters
     ----------

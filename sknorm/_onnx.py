@@ -10,7 +10,8 @@ is a plain chain of ``MatMul``, ``Add`` and activation nodes:
   ``output_class_labels`` options follow skl2onnx's conventions.
 - :class:`~sknorm.MLPRegressor` has its own small converter: skl2onnx's
   converter for scikit-learn's MLPRegressor flattens multi-output
-  predictions and knows neither leaky ReLU nor the Poisson ``exp`` output.
+  predictions and knows neither leaky ReLU, the Poisson ``exp`` output nor
+  the clipping of ``clip_predictions``.
 - :class:`~sknorm.Standardizer` computes ``(x - center) / scale`` and the
   optional soft clipping ``z / sqrt(1 + (z / clip) ** 2)`` in float64, like
   ``transform``, then casts back to the input's type.
@@ -195,6 +196,11 @@ def _convert_regressor(scope, operator, container):
             x = _node(scope, container, "Max", [x, slope])
         else:
             x = _node(scope, container, _ACTIVATIONS[act], [x])
+    if est.clip_predictions is not None:
+        # Max/Min broadcast per output; ONNX's Clip takes scalar bounds only.
+        low, high = est._clip_bounds()
+        x = _binary(scope, container, "Max", x, low[None, :], proto)
+        x = _binary(scope, container, "Min", x, high[None, :], proto)
     container.add_node(
         "Identity",
         [x],

@@ -81,6 +81,19 @@ def test_onnx_regressor(dtype, params, n_out):
     _close(got, model.predict(X), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_onnx_regressor_clips_like_predict(dtype):
+    """Check the graph clips far rows per output as predict does (clip_predictions)."""
+    X, rng = _data(dtype)
+    y = np.column_stack([X[:, 0], -3 * X[:, 1]]) + rng.normal(size=(len(X), 2))
+    model = _fit(MLPRegressor(max_iter=30, random_state=0), X, y)
+    far = np.vstack([X[:10], 40 * X[:10]]).astype(dtype)
+    (got,) = _run(model, far)
+    _close(got, model.predict(far), dtype)
+    low, high = model[-1]._clip_bounds()
+    assert (np.isclose(got, low, rtol=1e-5) | np.isclose(got, high, rtol=1e-5)).any()
+
+
 def _targets(kind, X, rng):
     score = X[:, 0] + 0.1 * X[:, 1] - 10 + rng.normal(size=len(X))
     if kind == "binary":

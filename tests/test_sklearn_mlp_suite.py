@@ -3,7 +3,8 @@
 The installed ``sklearn.neural_network.tests.test_mlp`` is imported, never
 copied. Its ``MLPClassifier``/``MLPRegressor`` names are pointed at the
 subclasses below: sknorm's classes with scikit-learn's defaults
-(``batch_norm=None``, ``standardize_target=False``, ``hidden_layer_sizes=(100,)``,
+(``batch_norm=None``, ``standardize_target=False``, ``clip_predictions=None``,
+``hidden_layer_sizes=(100,)``,
 ``learning_rate_init=0.001``, ``learning_rate="constant"``,
 ``batch_size="auto"``, ``early_stopping=False``, ``dropout=0.0``; every
 parameter in the signature, so ``get_params`` and ``clone`` work). Each of its
@@ -90,6 +91,7 @@ SKLEARN_DEFAULTS = {
     "dropout": 0.0,
     "label_smoothing": 0.0,
     "standardize_target": False,
+    "clip_predictions": None,
 }
 
 
