@@ -54,6 +54,8 @@ reg = MLPRegressor(
     max_iter=30,
     early_stopping=False,
     dropout=0.0,
+    # The network's own predictions: scikit-learn's MLP cannot clip them.
+    clip_predictions=None,
     random_state=0,
 )
 reg.fit(X_train, y_train)
