@@ -64,7 +64,7 @@ def _shared_params(batch_size, epochs):
 
 def sknorm_model(batch_norm, batch_size, epochs):
     # The same work as scikit-learn's fit: no validation split, no dropout
-    # (sknorm's "auto" defaults turn them on from 750 and 100 rows).
+    # (sknorm's "auto" defaults turn them on from 750 and 30 rows).
     return MLPRegressor(
         batch_norm=batch_norm,
         early_stopping=False,

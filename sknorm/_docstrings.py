@@ -138,14 +138,14 @@ default='adaptive'
         Inverted-dropout rate after each hidden layer, active only in training
         (scikit-learn's MLP has none). ``'auto'`` is 0.1 when the fit that
         builds the network (the first ``fit`` or ``partial_fit``) gets at
-        least 100 rows of non-zero weight (rows of zero weight count as left
+        least 30 rows of non-zero weight (rows of zero weight count as left
         out) with ``solver='sgd'`` or ``'adam'``, and 0 with
         ``'lbfgs'`` (its line search needs the same objective at every
-        evaluation) or below 100 rows: tiny fits then stay deterministic
+        evaluation) or below 30 rows: tiny fits then stay deterministic
         functions of the rows, with integer sample weights equivalent to
         repeated rows (dropout draws one mask per row). 0.1 regularized the
         noisy tasks of the quality suite best among 0, 0.05, 0.1, 0.15 and
-        0.2, and helped at every size measured from 100 training rows on.
+        0.2, and helped at every size measured from 30 training rows on.
 
     weight_decay : float, default=0.0
         Decoupled weight decay ('sgd', 'adam'; AdamW's, Loshchilov & Hutter

@@ -218,12 +218,14 @@ def check_hidden_layer_sizes(sizes):
 # draws rows). Half A of the quality suite cut to 750 training rows gained
 # 0.03 on average with it (no task lost more than 0.005); cut to 500, it lost.
 AUTO_MIN_ROWS_EARLY_STOPPING = 750
-# dropout="auto" starts at this many rows. Half A of the quality suite cut to
-# 100, 150, 300, 500, 700 and 900 training rows gained 0.004 to 0.05 on
-# average with it; below, on check-sized data, training stays a deterministic
+# dropout="auto" starts at this many rows (of non-zero weight). Half A of the
+# quality suite cut to 30, 40, 50, 75, 100, 150, 300, 500, 700 and 900
+# training rows gained 0.004 to 0.05 on average with it, half B cut to 50 and
+# 75 rows 0.05 and 0.10; below, on check-sized data (scikit-learn's
+# sample-weight checks fit 15 to 27 rows), training stays a deterministic
 # function of the rows, with integer sample weights equivalent to repeated
 # rows (dropout draws one mask per row, so repeats draw different masks).
-AUTO_MIN_ROWS = 100
+AUTO_MIN_ROWS = 30
 # The dropout rate of dropout="auto" from AUTO_MIN_ROWS rows on.
 AUTO_DROPOUT = 0.1
 # MLPClassifier's label_smoothing="auto" with early stopping (RealMLP-TD's

@@ -315,7 +315,11 @@ def test_classifier_network_structure():
     ],
 )
 def test_classifier_integer_sample_weight_equals_repeated_rows(params):
-    """Check that integer weights equal repeated rows (full-batch training)."""
+    """Check that integer weights equal repeated rows (full batch, no dropout).
+
+    Dropout draws one mask entry per row, so repeats would draw different ones.
+    """
+    params = {"dropout": 0, **params}
     X, y = _blobs(45)
     w = np.random.default_rng(0).integers(0, 4, 45)
     weighted = MLPClassifier(**{**FAST, **params}).fit(X, y, sample_weight=w)
@@ -326,14 +330,18 @@ def test_classifier_integer_sample_weight_equals_repeated_rows(params):
 
 
 def test_classifier_zero_weight_rows_are_ignored():
-    """Check that rows of zero weight change nothing."""
+    """Check that rows of zero weight change nothing.
+
+    Without dropout: its masks are drawn per row, zero-weight rows included.
+    """
     X, y = _blobs(60)
     rng = np.random.default_rng(0)
     X_extra = np.vstack([X, 5 * rng.standard_normal((10, 2))])
     y_extra = np.concatenate([y, rng.integers(0, 3, 10)])
     w = np.concatenate([np.ones(60), np.zeros(10)])
-    weighted = MLPClassifier(**FAST).fit(X_extra, y_extra, sample_weight=w)
-    plain = MLPClassifier(**FAST).fit(X, y)
+    params = {**FAST, "dropout": 0}
+    weighted = MLPClassifier(**params).fit(X_extra, y_extra, sample_weight=w)
+    plain = MLPClassifier(**params).fit(X, y)
     assert_allclose(weighted.predict_proba(X), plain.predict_proba(X), rtol=1e-7)
 
 

@@ -88,7 +88,7 @@ def _expected_failed_checks(estimator):
             "weighted rows into different mini-batches, hence different optimizer "
             "steps; only full-batch training can be weight-equivalent to 1e-7."
         )
-    # dropout="auto" (the default) drops nothing below 100 rows.
+    # dropout="auto" (the default) drops nothing below 30 rows.
     if params["dropout"] != "auto" and params["dropout"] > 0:
         failures[_SW_CHECK] = (
             "Dropout draws one mask entry per row: 27 repeated rows and 15 weighted "

@@ -140,7 +140,11 @@ def test_regressor_network_structure(batch_norm, expected):
     """Check the layer order and that only BN-before hidden Linears lack a bias."""
     X, y = _smooth_data(50)
     reg = MLPRegressor(
-        hidden_layer_sizes=(8, 6), batch_norm=batch_norm, max_iter=1, random_state=0
+        hidden_layer_sizes=(8, 6),
+        batch_norm=batch_norm,
+        dropout=0,  # test_regressor_dropout_layers places the Dropouts
+        max_iter=1,
+        random_state=0,
     ).fit(X, y)
     layers = reg.network_.layers
     assert [type(layer) for layer in layers] == expected
@@ -158,7 +162,7 @@ def test_regressor_dropout_layers():
     X, y = _smooth_data(50)
     params = {"hidden_layer_sizes": (8, 6), "max_iter": 1, "random_state": 0}
     with_dropout = MLPRegressor(dropout=0.3, **params).fit(X, y)
-    without = MLPRegressor(**params).fit(X, y)
+    without = MLPRegressor(dropout=0, **params).fit(X, y)
     dropouts = [la for la in with_dropout.network_.layers if isinstance(la, Dropout)]
     assert [layer.rate for layer in dropouts] == [0.3, 0.3]
     assert not any(isinstance(la, Dropout) for la in without.network_.layers)
@@ -298,8 +302,8 @@ def _dropout_rates(est):
 def test_regressor_early_stopping_auto_depends_on_rows():
     """Check 'auto': a validation split from 750 rows on, not below nor streamed.
 
-    dropout='auto' starts earlier, at 100 rows: 100-749 rows train with
-    dropout on all rows, 99 rows train without it.
+    dropout='auto' starts earlier, at 30 rows: 30-749 rows train with
+    dropout on all rows, 29 rows train without it.
     """
     X, y = _smooth_data(1000)
     settings = {"early_stopping": "auto", "max_iter": 3, **FAST}
@@ -308,8 +312,8 @@ def test_regressor_early_stopping_auto_depends_on_rows():
         large = MLPRegressor(**settings).fit(X[:750], y[:750])
         small = MLPRegressor(**settings).fit(X[:749], y[:749])
         streamed = MLPRegressor(**settings).partial_fit(X, y)
-        dropped = MLPRegressor(**settings).fit(X[:100], y[:100])
-        below = MLPRegressor(**settings).fit(X[:99], y[:99])
+        dropped = MLPRegressor(**settings).fit(X[:30], y[:30])
+        below = MLPRegressor(**settings).fit(X[:29], y[:29])
     assert _dropout_rates(dropped) == [0.1] * len(FAST["hidden_layer_sizes"])
     assert _dropout_rates(small) == [0.1] * len(FAST["hidden_layer_sizes"])
     assert _dropout_rates(below) == []
@@ -676,10 +680,14 @@ def test_regressor_batch_norm_needs_two_samples():
     ],
 )
 def test_regressor_integer_sample_weight_equals_repeated_rows(params):
-    """Check that integer weights equal repeated rows (full-batch training)."""
+    """Check that integer weights equal repeated rows (full batch, no dropout).
+
+    Dropout draws one mask entry per row, so repeats would draw different ones.
+    """
     rng = np.random.default_rng(0)
     X, y = _smooth_data(40)
     w = rng.integers(0, 4, 40)
+    params = {"dropout": 0, **params}
     weighted = MLPRegressor(random_state=0, **params).fit(X, y, sample_weight=w)
     repeated = MLPRegressor(random_state=0, **params).fit(
         np.repeat(X, w, axis=0), np.repeat(y, w)
@@ -691,7 +699,11 @@ def test_regressor_integer_sample_weight_equals_repeated_rows(params):
     "params", [{"batch_size": "auto"}, {"solver": "lbfgs", "max_iter": 30}]
 )
 def test_regressor_zero_weight_rows_are_ignored(params):
-    """Check that rows of zero weight change nothing, even with wild values."""
+    """Check that rows of zero weight change nothing, even with wild values.
+
+    Without dropout: its masks are drawn per row, zero-weight rows included.
+    """
+    params = {"dropout": 0, **params}
     rng = np.random.default_rng(0)
     X, y = _smooth_data(40)
     X_extra = np.vstack([X, 10 * rng.standard_normal((10, 3))])
@@ -706,14 +718,14 @@ def test_regressor_zero_weight_rows_are_ignored(params):
 def test_regressor_zero_weight_rows_do_not_switch_dropout_on():
     """Check dropout='auto' counts rows of non-zero weight, as early stopping does.
 
-    90 weighted rows train without dropout (below 100 rows), with or without
-    20 more rows of zero weight; with all 110 weighted, dropout is on.
+    25 weighted rows train without dropout (below 30 rows), with or without
+    10 more rows of zero weight; with all 35 weighted, dropout is on.
     """
     rng = np.random.default_rng(0)
-    X, y = _smooth_data(90)
-    X_extra = np.vstack([X, 10 * rng.standard_normal((20, 3))])
-    y_extra = np.concatenate([y, 1e3 * rng.standard_normal(20)])
-    w = np.concatenate([np.ones(90), np.zeros(20)])
+    X, y = _smooth_data(25)
+    X_extra = np.vstack([X, 10 * rng.standard_normal((10, 3))])
+    y_extra = np.concatenate([y, 1e3 * rng.standard_normal(10)])
+    w = np.concatenate([np.ones(25), np.zeros(10)])
     params = {"batch_size": "auto", "max_iter": 20, "random_state": 0}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
