@@ -89,9 +89,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     -----
     Differences from scikit-learn's MLPRegressor: ``batch_norm='before'`` by
     default; targets are standardized by default, so ``loss_``, ``loss_curve_``
-    and ``tol`` are in standardized units; the tags declare multi-output
-    support; ``partial_fit`` is absent with ``solver='lbfgs'``; a 1-row
-    trailing mini-batch is merged into the previous one.
+    and ``tol`` are in standardized units; predictions are clipped to the
+    widened range of the training targets (``clip_predictions``); the tags
+    declare multi-output support; ``partial_fit`` is absent with
+    ``solver='lbfgs'``; a 1-row trailing mini-batch is merged into the
+    previous one.
 
     %(mlp_callbacks)s
 
