@@ -345,10 +345,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
         ``Y`` is standardized, so the range is mapped back to y's units.
         """
-        rows = Y[sample_weight != 0].astype(np.float64)
+        rows = Y[sample_weight != 0]
         scale = self.target_scale_.astype(np.float64)
         mean = self.target_mean_.astype(np.float64)
-        return rows.min(axis=0) * scale + mean, rows.max(axis=0) * scale + mean
+        # min/max pick stored values, so taking them before the float64 cast
+        # gives the same numbers without a float64 copy of every row.
+        low = rows.min(axis=0).astype(np.float64)
+        high = rows.max(axis=0).astype(np.float64)
+        return low * scale + mean, high * scale + mean
 
     def _clip_bounds(self):
         """Return the float64 bounds ``clip_predictions`` clips to, per output."""
