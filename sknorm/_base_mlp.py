@@ -68,7 +68,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
     def _hidden_sizes(self):
         return check_hidden_layer_sizes(self.hidden_layer_sizes)
 
-    def _build_network(self, n_in, n_out, dtype, rng, n_weighted):
+    def _build_network(self, n_in, n_out, dtype, rng, dropout):
         return build_mlp(
             n_in,
             n_out,
@@ -79,7 +79,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             bn_affine=self.bn_affine,
             bn_momentum=self.bn_momentum,
             bn_epsilon=self.bn_epsilon,
-            dropout=resolve_dropout(self.dropout, n_weighted, self.solver),
+            dropout=dropout,
             weight_init=self.weight_init,
             dtype=dtype,
             rng=rng,
@@ -188,8 +188,14 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             assigned = (incremental or self.warm_start) and hasattr(self, "coefs_")
             # Rows of zero weight count for dropout="auto" as little as for
             # early_stopping="auto": as if they had been left out.
-            n_weighted = np.count_nonzero(sample_weight)
-            self._initialize(X.shape[1], Y.shape[1], X.dtype, rng, n_weighted)
+            dropout = resolve_dropout(
+                self.dropout,
+                np.count_nonzero(sample_weight),
+                self.solver,
+                incremental=incremental,
+                held_out=self._holds_out_rows(sample_weight, incremental),
+            )
+            self._initialize(X.shape[1], Y.shape[1], X.dtype, rng, dropout)
             if assigned:
                 self._load_first_weights()
         elif self._weights_assigned():
@@ -248,12 +254,10 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             [seed, self.t_ if incremental and hasattr(self, "t_") else 0]
         )
 
-    def _initialize(self, n_features, n_outputs, dtype, rng, n_weighted):
+    def _initialize(self, n_features, n_outputs, dtype, rng, dropout):
         # Nothing of an earlier fit survives a fresh one.
         clear_fit_state(self, Progress.ATTRIBUTES.values())
-        self.network_ = self._build_network(
-            n_features, n_outputs, dtype, rng, n_weighted
-        )
+        self.network_ = self._build_network(n_features, n_outputs, dtype, rng, dropout)
         self._built_with = structure_of(self)
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(self._hidden_sizes()) + 2

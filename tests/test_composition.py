@@ -75,9 +75,12 @@ def test_composition_pickle_round_trip(Estimator):
 
 
 def test_composition_pipeline_with_standardizer():
-    """Check that Standardizer + MLPRegressor learns from mixed-scale X."""
+    """Check that Standardizer + MLPRegressor learns from mixed-scale X.
+
+    Without dropout: on this noise-free target it only slows the fit.
+    """
     X, y = _mixed_scale_data(400)
-    model = make_pipeline(Standardizer(), MLPRegressor(**FAST))
+    model = make_pipeline(Standardizer(), MLPRegressor(dropout=0, **FAST))
     model.fit(X[:300], y[:300])
     assert model.score(X[300:], y[300:]) > 0.9
 

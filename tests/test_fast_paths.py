@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_info
 import sknorm
 from sknorm import MLPClassifier, MLPRegressor
 from sknorm._batches import minibatch_slices
+from sknorm._validation import resolve_dropout
 from sknorm.nn._losses import LOSSES
 from sknorm.nn._optimizers import Adam
 from sknorm.nn._trainer import Trainer
@@ -56,7 +57,10 @@ def test_fit_equals_layer_by_layer_training(batch_norm):
         fitted = MLPRegressor(max_iter=1, **params).fit(X, y)
     replay = MLPRegressor(**params)
     rng = replay._make_rng(False)  # the generator fit draws from, in order
-    replay._initialize(X.shape[1], 1, X.dtype, rng, X.shape[0])
+    dropout = resolve_dropout(
+        replay.dropout, X.shape[0], replay.solver, incremental=False, held_out=False
+    )
+    replay._initialize(X.shape[1], 1, X.dtype, rng, dropout)
     network = replay.network_
     optimizer = Adam(network.parameters(), learning_rate_init=replay.learning_rate_init)
     Y = ((y - fitted.target_mean_) / fitted.target_scale_).reshape(-1, 1)
