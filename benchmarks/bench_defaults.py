@@ -15,7 +15,8 @@ MLP. Half A chose the defaults; half B reports them unchanged.
     python benchmarks/bench_defaults.py --half A --max-train 750
 
 The 'auto' thresholds are constants, not parameters (``sknorm._validation``:
-early stopping from 750 rows, dropout from 30): every dataset of the suite
+early stopping from 750 rows, dropout from 30, at 0.3 below 750 rows without
+a validation split and 0.1 otherwise): every dataset of the suite
 but concrete_strength (746 rows) is above both, so they show with
 ``--max-train`` (fits on a fixed draw of that many training rows), where the
 ``early_stopping='auto'`` row holds out rows from 750 on.
