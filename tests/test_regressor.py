@@ -1,12 +1,12 @@
 """Behaviour of MLPRegressor, and of the training loop it shares (BaseMLP)."""
 
-import pickle
 import re
 import warnings
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from regressor_helpers import FAST, _smooth_data, _unfolded_predict
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
@@ -14,83 +14,6 @@ from sknorm import MLPRegressor
 from sknorm.nn import BatchNorm1d, Dropout, Linear, ReLU, Trainer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-# Settings under which every placement learns the smooth target quickly; tests
-# pass them explicitly so they do not depend on the default learning rate.
-FAST = {
-    "hidden_layer_sizes": (32, 32),
-    "learning_rate_init": 0.01,
-    "learning_rate": "constant",
-    "batch_size": "auto",
-    "random_state": 0,
-}
-
-
-def _smooth_data(n_samples=300, n_outputs=1, seed=0):
-    """Standard-normal X (3 columns) and a smooth nonlinear target."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_samples, 3))
-    y = np.sin(X[:, 0]) + 0.5 * X[:, 1] ** 2 - X[:, 2]
-    if n_outputs == 2:
-        y = np.column_stack([y, np.cos(X[:, 1]) * X[:, 0]])
-    return X, y
-
-
-def _unfolded_predict(reg, X):
-    """Predict with the unfolded network in inference mode, in original units."""
-    raw = reg.network_.predict(X)
-    out = np.exp(raw) if reg.out_activation_ == "exp" else raw
-    out = out * reg.target_scale_ + reg.target_mean_
-    return out.ravel() if out.shape[1] == 1 else out
-
-
-def _bn_input_moments(network, X, sample_weight=None):
-    """Weighted mean and biased variance of each BatchNorm1d's input over X."""
-    moments = []
-    for i, layer in enumerate(network.layers):
-        if isinstance(layer, BatchNorm1d):
-            h = X
-            for below in network.layers[:i]:
-                h, _ = below.forward(h, training=False)
-            mean = np.average(h, axis=0, weights=sample_weight)
-            var = np.average((h - mean) ** 2, axis=0, weights=sample_weight)
-            moments.append((mean, var))
-    return moments
-
-
-def _assert_bn_population_stats(network, X, sample_weight=None):
-    """Assert that every BN buffer holds the population statistics over X."""
-    expected = _bn_input_moments(network, X, sample_weight)
-    assert len(expected) > 0
-    for (mean, var), (ref_mean, ref_var) in zip(
-        _bn_buffers(network), expected, strict=True
-    ):
-        assert_allclose(mean, ref_mean, rtol=1e-10, atol=1e-12)
-        assert_allclose(var, ref_var, rtol=1e-10, atol=1e-12)
-
-
-def _bn_buffers(network):
-    return [
-        (layer.buffers["running_mean"].copy(), layer.buffers["running_var"].copy())
-        for layer in network.layers
-        if isinstance(layer, BatchNorm1d)
-    ]
-
-
-def _state(reg):
-    """Copies of every parameter and buffer of the unfolded network."""
-    return [
-        {key: value.copy() for key, value in {**layer.params, **layer.buffers}.items()}
-        for layer in reg.network_.layers
-    ]
-
-
-def _assert_state_equal(state, other):
-    assert len(state) == len(other)
-    for layer_state, layer_other in zip(state, other, strict=True):
-        assert layer_state.keys() == layer_other.keys()
-        for key, value in layer_state.items():
-            assert_array_equal(value, layer_other[key], err_msg=key)
 
 
 def _record_batches(monkeypatch, *, fail_after=None):
@@ -300,78 +223,6 @@ def test_regressor_partial_fit_absent_with_lbfgs():
         getattr(reg, "partial_fit")  # noqa: B009
 
 
-def _dropout_rates(est):
-    return [layer.rate for layer in est.network_.layers if isinstance(layer, Dropout)]
-
-
-def test_regressor_early_stopping_auto_depends_on_rows():
-    """Check 'auto': a validation split from 750 rows on, not below nor streamed.
-
-    dropout='auto' follows: 0.3 for fits of 30-749 rows without a validation
-    split, 0.1 with one (at any size) and in partial_fit, nothing below 30
-    rows.
-    """
-    X, y = _smooth_data(1000)
-    settings = {"early_stopping": "auto", "max_iter": 3, **FAST}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        large = MLPRegressor(**settings).fit(X[:750], y[:750])
-        small = MLPRegressor(**settings).fit(X[:749], y[:749])
-        validated = MLPRegressor(**{**settings, "early_stopping": True})
-        validated.fit(X[:200], y[:200])
-        streamed = MLPRegressor(**settings).partial_fit(X, y)
-        streamed_small = MLPRegressor(**settings).partial_fit(X[:100], y[:100])
-        dropped = MLPRegressor(**settings).fit(X[:30], y[:30])
-        below = MLPRegressor(**settings).fit(X[:29], y[:29])
-    n_hidden = len(FAST["hidden_layer_sizes"])
-    assert _dropout_rates(large) == [0.1] * n_hidden
-    assert _dropout_rates(small) == [0.3] * n_hidden
-    assert _dropout_rates(dropped) == [0.3] * n_hidden
-    assert _dropout_rates(streamed) == [0.1] * n_hidden
-    assert _dropout_rates(streamed_small) == [0.1] * n_hidden
-    assert _dropout_rates(validated) == [0.1] * n_hidden
-    assert _dropout_rates(below) == []
-    assert dropped.validation_scores_ is None
-    assert len(large.validation_scores_) == large.n_iter_
-    assert np.isfinite(large.best_validation_score_)
-    assert small.validation_scores_ is None
-    assert streamed.validation_scores_ is None
-    assert large.to_sklearn().early_stopping
-    assert not small.to_sklearn().early_stopping
-
-
-def test_regressor_dropout_auto_off_with_lbfgs():
-    """Check dropout='auto' drops nothing with lbfgs, which needs one objective."""
-    X, y = _smooth_data(200)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        lbfgs = MLPRegressor(solver="lbfgs", max_iter=5, random_state=0).fit(X, y)
-        adam = MLPRegressor(max_iter=2, random_state=0).fit(X, y)
-    assert _dropout_rates(lbfgs) == []
-    assert _dropout_rates(adam) == [0.3, 0.3]
-
-
-def test_regressor_partial_fit_refuses_early_stopping():
-    """Check partial_fit with early_stopping=True raises scikit-learn's ValueError.
-
-    Before and after a fit, the fitted model left unchanged (issue 13, item 3).
-    """
-    X, y = _smooth_data(60)
-    msg = "partial_fit does not support early_stopping=True"
-    with pytest.raises(ValueError, match=msg):
-        MLPRegressor(early_stopping=True).partial_fit(X, y)
-    reg = MLPRegressor(early_stopping=True, validation_fraction=0.2, **FAST)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        reg.fit(X, y)
-    before = reg.predict(X)
-    with pytest.raises(ValueError, match=msg):
-        reg.partial_fit(X, y)
-    assert_array_equal(reg.predict(X), before)
-    # "auto" never holds rows out in partial_fit, so it streams.
-    MLPRegressor(early_stopping="auto", **FAST).partial_fit(X, y)
-
-
 # --------------------------------------------------- determinism and dtypes
 @pytest.mark.parametrize(
     "params",
@@ -472,201 +323,6 @@ def test_regressor_predictions_in_original_units():
     assert large.score(X, 1000 * y + 5e4) > 0.9
 
 
-# ------------------------------------------------------------ early stopping
-def test_regressor_early_stopping_restores_best_epoch():
-    """Check that early stopping restores the best epoch's weights and BN buffers.
-
-    With ``validation_split='last'`` the model trains on the first 180 rows
-    only, so a plain fit on them for the best number of epochs must produce
-    bitwise the same network (weights and running statistics). A constant
-    rate that nothing stops early keeps the two schedules the same: the
-    adaptive one watches the validation score in one fit, the training loss
-    in the other.
-    """
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((200, 5))
-    y = np.sin(X[:, 0]) + 0.5 * rng.standard_normal(200)
-    params = {
-        "hidden_layer_sizes": (64, 64),
-        "learning_rate_init": 0.01,
-        "batch_size": 32,
-        "bn_stats": "running",
-        "standardize_target": False,
-        "learning_rate": "constant",
-        "max_iter": 60,
-        "n_iter_no_change": 60,
-        "dropout": 0.1,  # 'auto' would give the plain fit 0.3
-        "random_state": 0,
-    }
-    reg = MLPRegressor(early_stopping=True, validation_split="last", **params)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        reg.fit(X, y)
-    scores = reg.validation_scores_
-    best_epoch = int(np.argmax(scores)) + 1
-    assert best_epoch < reg.n_iter_  # the restore really goes back in time
-    assert reg.best_validation_score_ == max(scores)
-    assert reg.best_loss_ is None
-    reference = MLPRegressor(**{**params, "max_iter": best_epoch})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        reference.fit(X[:180], y[:180])
-    _assert_state_equal(_state(reg), _state(reference))
-    assert_array_equal(reg.predict(X), reference.predict(X))
-    # The restored model scores its best validation score on the last rows.
-    assert_allclose(reg.score(X[180:], y[180:]), reg.best_validation_score_, rtol=1e-10)
-
-
-def test_regressor_early_stopping_population_stats_use_training_rows():
-    """Check that after early stopping, population BN statistics come from the
-    training rows with the restored weights."""
-    X, y = _smooth_data(200)
-    reg = MLPRegressor(
-        early_stopping=True, validation_split="last", max_iter=30, **FAST
-    ).fit(X, y)
-    _assert_bn_population_stats(reg.network_, X[:180])
-
-
-def test_regressor_validation_split_last_ignores_last_rows_in_training():
-    """Check that with validation_split='last' the last rows never reach training.
-
-    Two targets that differ only in the last 10% of rows must give bitwise the
-    same training losses while their validation scores differ.
-    """
-    X, y = _smooth_data(200)
-    y_changed = y.copy()
-    y_changed[180:] = 100.0
-    params = {
-        "early_stopping": True,
-        "validation_split": "last",
-        "standardize_target": False,
-        "n_iter_no_change": 1000,
-        "max_iter": 15,
-        **FAST,
-    }
-    a = MLPRegressor(**params).fit(X, y)
-    b = MLPRegressor(**params).fit(X, y_changed)
-    assert a.loss_curve_ == b.loss_curve_
-    assert a.validation_scores_ != b.validation_scores_
-    # With a shuffled split the changed rows are trained on.
-    params["validation_split"] = "random"
-    c = MLPRegressor(**params).fit(X, y)
-    d = MLPRegressor(**params).fit(X, y_changed)
-    assert c.loss_curve_ != d.loss_curve_
-
-
-def test_regressor_validation_split_too_small():
-    """Check that a validation set of fewer than 2 rows raises a clear error."""
-    X, y = _smooth_data(10)
-    with pytest.raises(ValueError, match="validation set is too small"):
-        MLPRegressor(early_stopping=True, validation_fraction=0.1).fit(X, y)
-
-
-# --------------------------------------------------------- BN statistics
-@pytest.mark.parametrize("bn_stats", ["population", "running"])
-@pytest.mark.parametrize("batch_norm", ["before", "after"])
-def test_regressor_bn_stats_modes(bn_stats, batch_norm):
-    """Check that 'population' stores training-set statistics and 'running' the
-    running averages, and that predict uses them."""
-    X, y = _smooth_data(300)
-    reg = MLPRegressor(
-        batch_norm=batch_norm,
-        bn_stats=bn_stats,
-        max_iter=20,
-        **{**FAST, "batch_size": 50},
-    ).fit(X, y)
-    buffers = _bn_buffers(reg.network_)
-    population = _bn_input_moments(reg.network_, X)
-    assert len(buffers) == 2
-    close = [
-        np.allclose(mean, ref_mean, rtol=1e-10, atol=1e-12)
-        and np.allclose(var, ref_var, rtol=1e-10, atol=1e-12)
-        for (mean, var), (ref_mean, ref_var) in zip(buffers, population, strict=True)
-    ]
-    assert all(close) if bn_stats == "population" else not any(close)
-    assert_allclose(reg.predict(X), _unfolded_predict(reg, X), rtol=1e-10, atol=1e-10)
-
-
-def test_regressor_population_stats_are_sample_weighted():
-    """Check that population BN statistics use the sample weights."""
-    X, y = _smooth_data(200)
-    w = np.random.default_rng(2).uniform(0.0, 3.0, 200)
-    reg = MLPRegressor(max_iter=10, **FAST).fit(X, y, sample_weight=w)
-    _assert_bn_population_stats(reg.network_, X, w)
-
-
-@pytest.mark.parametrize("batch_norm", ["before", "after"])
-@pytest.mark.parametrize("weighted", [False, True])
-def test_regressor_recompute_bn_statistics(batch_norm, weighted):
-    """Check that recompute_bn_statistics sets the population statistics of the
-    given X and refolds the network for predict."""
-    X, y = _smooth_data(200)
-    reg = MLPRegressor(batch_norm=batch_norm, max_iter=10, **FAST).fit(X, y)
-    before = reg.predict(X)
-    weights = np.random.default_rng(3).uniform(0, 2, 200) if weighted else None
-    X_new = 1.5 * X + 0.5
-    assert reg.recompute_bn_statistics(X_new, sample_weight=weights) is reg
-    _assert_bn_population_stats(reg.network_, X_new, weights)
-    after = reg.predict(X)
-    assert not np.allclose(after, before, rtol=1e-3)
-    assert_allclose(after, _unfolded_predict(reg, X), rtol=1e-10, atol=1e-10)
-
-
-def test_regressor_recompute_bn_statistics_after_partial_fit():
-    """Check that partial_fit keeps running statistics until recompute_bn_statistics
-    replaces them with the population statistics of the full data."""
-    X, y = _smooth_data(400)
-    # No clipping: the check compares the network's raw outputs.
-    reg = MLPRegressor(clip_predictions=None, **FAST)
-    for chunk in np.array_split(np.arange(400), 4):
-        reg.partial_fit(X[chunk], y[chunk])
-    population = _bn_input_moments(reg.network_, X)
-    running = _bn_buffers(reg.network_)
-    assert not np.allclose(running[0][0], population[0][0], rtol=1e-6)
-    reg.recompute_bn_statistics(X)
-    _assert_bn_population_stats(reg.network_, X)
-    assert_allclose(reg.predict(X), _unfolded_predict(reg, X), rtol=1e-10, atol=1e-10)
-
-
-def test_regressor_recompute_bn_statistics_checks_input():
-    """Check that recompute_bn_statistics needs a fit and the fitted features."""
-    X, y = _smooth_data(50)
-    with pytest.raises(Exception, match="not fitted"):
-        MLPRegressor().recompute_bn_statistics(X)
-    reg = MLPRegressor(max_iter=2, random_state=0).fit(X, y)
-    with pytest.raises(ValueError, match="features"):
-        reg.recompute_bn_statistics(X[:, :2])
-
-
-# ------------------------------------------------------------- inference
-@pytest.mark.parametrize(
-    "params", [{}, {"bn_stats": "running", "dropout": 0.3}, {"batch_norm": "after"}]
-)
-def test_regressor_predict_does_not_change_state(params):
-    """Check that predict and score leave every parameter and buffer untouched."""
-    X, y = _smooth_data(100)
-    reg = MLPRegressor(max_iter=5, **{**FAST, **params}).fit(X, y)
-    state = _state(reg)
-    coefs = [c.copy() for c in reg.coefs_ + reg.intercepts_]
-    pickled = pickle.dumps(reg)
-    first = reg.predict(X[:7])
-    reg.score(X, y)
-    reg.predict(X * 10)
-    _assert_state_equal(_state(reg), state)
-    for a, b in zip(reg.coefs_ + reg.intercepts_, coefs, strict=True):
-        assert_array_equal(a, b)
-    assert pickle.dumps(reg) == pickled
-    assert_array_equal(reg.predict(X[:7]), first)
-
-
-def test_regressor_predict_row_by_row_equals_batch():
-    """Check that a row's prediction does not depend on the other rows."""
-    X, y = _smooth_data(60)
-    reg = MLPRegressor(max_iter=5, **FAST).fit(X, y)
-    by_row = np.array([reg.predict(X[i : i + 1])[0] for i in range(10)])
-    assert_allclose(by_row, reg.predict(X)[:10], rtol=1e-12, atol=1e-12)
-
-
 # ------------------------------------------------------------ mini-batches
 @pytest.mark.parametrize("n_samples", [401, 201])
 def test_regressor_trailing_one_row_batch_is_merged(monkeypatch, n_samples):
@@ -740,28 +396,6 @@ def test_regressor_zero_weight_rows_are_ignored(params):
     plain = MLPRegressor(random_state=0, **params).fit(X, y)
     assert_allclose(weighted.predict(X), plain.predict(X), rtol=1e-7)
     assert_allclose(weighted.target_mean_, plain.target_mean_, rtol=1e-12)
-
-
-def test_regressor_zero_weight_rows_do_not_switch_dropout_on():
-    """Check dropout='auto' counts rows of non-zero weight, as early stopping does.
-
-    25 weighted rows train without dropout (below 30 rows), with or without
-    10 more rows of zero weight; with all 35 weighted, dropout is on.
-    """
-    rng = np.random.default_rng(0)
-    X, y = _smooth_data(25)
-    X_extra = np.vstack([X, 10 * rng.standard_normal((10, 3))])
-    y_extra = np.concatenate([y, 1e3 * rng.standard_normal(10)])
-    w = np.concatenate([np.ones(25), np.zeros(10)])
-    params = {"batch_size": "auto", "max_iter": 20, "random_state": 0}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        weighted = MLPRegressor(**params).fit(X_extra, y_extra, w)
-        plain = MLPRegressor(**params).fit(X, y)
-        all_rows = MLPRegressor(**params).fit(X_extra, y_extra)
-    assert _dropout_rates(weighted) == []
-    assert _dropout_rates(all_rows) == [0.3, 0.3]
-    assert_allclose(weighted.predict(X), plain.predict(X), rtol=1e-7)
 
 
 def test_regressor_sample_weight_changes_fit():
