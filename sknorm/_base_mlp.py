@@ -193,7 +193,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
                 np.count_nonzero(sample_weight),
                 self.solver,
                 incremental=incremental,
-                held_out=self._holds_out_rows(sample_weight, incremental),
+                held_out=self._holds_out_rows(Y, sample_weight, incremental),
             )
             self._initialize(X.shape[1], Y.shape[1], X.dtype, rng, dropout)
             if assigned:
@@ -348,13 +348,27 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             usable=usable,
         )
 
-    def _holds_out_rows(self, sample_weight, incremental):
-        """Whether this fit holds out early-stopping rows ('auto': weighted rows)."""
-        return self.solver != "lbfgs" and resolve_early_stopping(
-            self.early_stopping, np.count_nonzero(sample_weight), incremental
-        )
+    def _holds_out_rows(self, Y, sample_weight, incremental):
+        """Whether this fit holds out early-stopping rows ('auto': weighted rows).
 
-    def _start_stochastic(self, sample_weight, incremental):
+        'auto' also holds none out when a stratified split cannot keep every
+        class (a class with one row of non-zero weight): nobody asked for the
+        split, so the fit trains on all rows, where ``early_stopping=True``
+        raises scikit-learn's error.
+        """
+        if self.solver == "lbfgs" or not resolve_early_stopping(
+            self.early_stopping, np.count_nonzero(sample_weight), incremental
+        ):
+            return False
+        if self.early_stopping is True or self.validation_split == "last":
+            return True
+        labels = self._stratify_labels(Y)
+        if labels is None:
+            return True
+        counts = np.bincount(labels[sample_weight != 0])
+        return not np.any(counts == 1)
+
+    def _start_stochastic(self, Y, sample_weight, incremental):
         """Set up the optimizer and stopping records; return whether to early-stop."""
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
@@ -363,14 +377,14 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             self.loss_curve_ = []
             self._no_improvement_count = 0
             self._reset_stopping(early_stopping=False)
-        early_stopping = self._holds_out_rows(sample_weight, incremental)
+        early_stopping = self._holds_out_rows(Y, sample_weight, incremental)
         if early_stopping != (self.validation_scores_ is not None):
             # The first fit, or a warm start whose mode resolves anew.
             self._reset_stopping(early_stopping=early_stopping)
         return early_stopping
 
     def _fit_stochastic(self, X, Y, sample_weight, rng, incremental, tasks):
-        early_stopping = self._start_stochastic(sample_weight, incremental)
+        early_stopping = self._start_stochastic(Y, sample_weight, incremental)
         valid = None
         if early_stopping:
             X, Y, sample_weight, valid, tasks = self._hold_out(

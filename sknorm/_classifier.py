@@ -351,7 +351,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             multiclass = self._label_binarizer.y_type_ == "multiclass"
             self.out_activation_ = "softmax" if multiclass else "logistic"
         Y = self._label_binarizer.transform(y).astype(sample_weight.dtype)
-        early_stopping = self._holds_out_rows(sample_weight, incremental)
+        early_stopping = self._holds_out_rows(Y, sample_weight, incremental)
         label_smoothing = resolve_label_smoothing(self.label_smoothing, early_stopping)
         Y = smooth_labels(Y, label_smoothing, self.out_activation_ == "softmax")
         return Y, self._apply_class_weight(y, sample_weight)
