@@ -349,24 +349,32 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         )
 
     def _holds_out_rows(self, Y, sample_weight, incremental):
-        """Whether this fit holds out early-stopping rows ('auto': weighted rows).
-
-        'auto' also holds none out when a stratified split cannot keep every
-        class (a class with one row of non-zero weight): nobody asked for the
-        split, so the fit trains on all rows, where ``early_stopping=True``
-        raises scikit-learn's error.
-        """
+        """Whether this fit holds out early-stopping rows ('auto': weighted rows)."""
+        n_weighted = np.count_nonzero(sample_weight)
         if self.solver == "lbfgs" or not resolve_early_stopping(
-            self.early_stopping, np.count_nonzero(sample_weight), incremental
+            self.early_stopping, n_weighted, incremental
         ):
             return False
-        if self.early_stopping is True or self.validation_split == "last":
+        return self.early_stopping is True or self._can_hold_out(
+            Y, sample_weight, n_weighted
+        )
+
+    def _can_hold_out(self, Y, sample_weight, n_weighted):
+        """Whether 'auto' can split without the errors ``True`` raises.
+
+        Nobody asked for the split, so where the weighted rows cannot spare
+        ``validation_fraction`` of the rows, or a stratified split cannot keep
+        a class of one weighted row on both sides, the fit trains on all rows.
+        """
+        n_valid = int(np.ceil(self.validation_fraction * len(sample_weight)))
+        if n_weighted - n_valid < 2:
+            return False
+        if self.validation_split == "last":
             return True
         labels = self._stratify_labels(Y)
-        if labels is None:
-            return True
-        counts = np.bincount(labels[sample_weight != 0])
-        return not np.any(counts == 1)
+        return labels is None or not np.any(
+            np.bincount(labels[sample_weight != 0]) == 1
+        )
 
     def _start_stochastic(self, Y, sample_weight, incremental):
         """Set up the optimizer and stopping records; return whether to early-stop."""

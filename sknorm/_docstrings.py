@@ -89,10 +89,11 @@ default='adaptive'
         default; scikit-learn's is False) does so when ``fit`` gets at least
         750 rows of non-zero weight, and never in ``partial_fit``, whose
         chunks cannot spare a validation set; ``partial_fit`` raises a
-        ValueError with ``True`` (as in scikit-learn). A classifier's
-        ``'auto'`` also trains on every row when a class has a single row of
-        non-zero weight, which a stratified split cannot keep on both sides
-        (``True`` raises scikit-learn's error there). On the quality suite
+        ValueError with ``True`` (as in scikit-learn). ``'auto'`` also
+        trains on every row where ``True`` would raise: when the rows of
+        non-zero weight cannot spare ``validation_fraction`` of the rows, or
+        (classifiers) a class has a single such row, which a stratified split
+        cannot keep on both sides. On the quality suite
         it was the largest single gain over training on every row for
         ``max_iter`` epochs, and it cuts the fit time.
 

@@ -197,3 +197,24 @@ def test_regressor_zero_weight_rows_do_not_switch_dropout_on():
     assert _dropout_rates(weighted) == []
     assert _dropout_rates(all_rows) == [0.3, 0.3]
     assert_allclose(weighted.predict(X), plain.predict(X), rtol=1e-7)
+
+
+def test_regressor_early_stopping_auto_off_when_weighted_rows_cannot_spare_it():
+    """Check 'auto' trains on all rows where the weighted rows are too few to split.
+
+    10,000 rows of which 800 weigh something: a tenth of the rows (1,000)
+    cannot be held out of 800 (early_stopping=True raises, 'auto' raised
+    before); with 1,100 weighted rows the split is back.
+    """
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10_000, 3))
+    y = X[:, 0] - X[:, 1] ** 2
+    w = np.zeros(10_000)
+    w[:800] = 1.0
+    reg = MLPRegressor(max_iter=2, random_state=0)
+    assert reg.fit(X, y, w).validation_scores_ is None
+    assert reg.best_loss_ is not None
+    with pytest.raises(ValueError, match="only 800 rows have one"):
+        MLPRegressor(early_stopping=True, max_iter=2).fit(X, y, w)
+    w[:1100] = 1.0
+    assert len(reg.fit(X, y, w).validation_scores_) == 2
