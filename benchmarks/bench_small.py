@@ -21,7 +21,6 @@ import sys
 import time
 
 import numpy as np
-import pandas as pd
 from sklearn import datasets as skd
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
@@ -52,12 +51,7 @@ def _rdata(name, task, package, item, target, categorical=(), drop=()):
 
 
 def _dataset(name, task, X, y, categorical, source):
-    X = X.reset_index(drop=True)
-    for col in X.columns:
-        if col in categorical:
-            X[col] = X[col].astype(str).astype("category")
-        else:
-            X[col] = pd.to_numeric(X[col]).astype(float)
+    X = qd.typed_columns(X.reset_index(drop=True), list(categorical))
     y = np.asarray(y).astype(float if task == "regression" else str)
     return qd.Dataset(name, task, X, y, None, list(categorical), source, "-", "-")
 

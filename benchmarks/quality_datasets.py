@@ -62,16 +62,22 @@ def _finish(name, task, X, y, *, groups=None, categorical=(), source=""):
         X, y = X.iloc[idx].reset_index(drop=True), y[idx]
         groups = None if groups is None else groups[idx]
     categorical = list(categorical)
+    X = typed_columns(X, categorical)
+    y = y.astype(float) if task == "regression" else y.astype(str)
+    return Dataset(
+        name, task, X, y, groups, categorical, source, HALF[name], DOMAIN[name]
+    )
+
+
+def typed_columns(X, categorical):
+    """``category`` dtype for ``categorical`` (NaN as "missing"), float for the rest."""
     for col in X.columns:
         if col in categorical:
             text = X[col].astype(object).map(str).where(X[col].notna(), "missing")
             X[col] = text.astype("category")
         else:
             X[col] = pd.to_numeric(X[col]).astype(float)
-    y = y.astype(float) if task == "regression" else y.astype(str)
-    return Dataset(
-        name, task, X, y, groups, categorical, source, HALF[name], DOMAIN[name]
-    )
+    return X
 
 
 def _week_groups(dates):

@@ -22,7 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
-from sknorm._batches import hold_out
+from sknorm._batches import check_split, hold_out
 from sknorm._callbacks import FitTasks, IterationTasks
 from sknorm._config import get_config
 from sknorm._fit_state import (
@@ -355,26 +355,27 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             self.early_stopping, n_weighted, incremental
         ):
             return False
-        return self.early_stopping is True or self._can_hold_out(
-            Y, sample_weight, n_weighted
-        )
+        return self.early_stopping is True or self._can_hold_out(Y, sample_weight)
 
-    def _can_hold_out(self, Y, sample_weight, n_weighted):
-        """Whether 'auto' can split without the errors ``True`` raises.
+    def _can_hold_out(self, Y, sample_weight):
+        """Whether 'auto' can split without the error ``True`` raises.
 
-        Nobody asked for the split, so where the weighted rows cannot spare
-        ``validation_fraction`` of the rows, or a stratified split cannot keep
-        a class of one weighted row on both sides, the fit trains on all rows.
+        Nobody asked for the split, so where it would fail (the weighted rows
+        cannot spare ``validation_fraction`` of the rows, or a stratified
+        split cannot keep a class of one weighted row on both sides), the fit
+        trains on all rows.
         """
-        n_valid = int(np.ceil(self.validation_fraction * len(sample_weight)))
-        if n_weighted - n_valid < 2:
+        try:
+            check_split(
+                len(sample_weight),
+                self.validation_fraction,
+                self.validation_split,
+                stratify=self._stratify_labels(Y),
+                eligible=sample_weight > 0,
+            )
+        except ValueError:
             return False
-        if self.validation_split == "last":
-            return True
-        labels = self._stratify_labels(Y)
-        return labels is None or not np.any(
-            np.bincount(labels[sample_weight != 0]) == 1
-        )
+        return True
 
     def _start_stochastic(self, Y, sample_weight, incremental):
         """Set up the optimizer and stopping records; return whether to early-stop."""

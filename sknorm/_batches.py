@@ -94,13 +94,7 @@ def validation_split(
     -------
     train_idx, valid_idx : ndarray of int
     """
-    pool = np.arange(n_samples) if eligible is None else np.flatnonzero(eligible)
-    if how == "random" and stratify is not None:
-        # First, as in scikit-learn: a class too small to stratify is the
-        # problem to report, whatever the size of the data.
-        _check_class_counts(stratify[pool], classes)
-    n_valid = int(np.ceil(fraction * n_samples))
-    _check_sizes(n_samples, n_valid, len(pool), fraction)
+    pool, n_valid = check_split(n_samples, fraction, how, stratify, eligible, classes)
     if how == "last":
         valid_idx = pool[len(pool) - n_valid :]
     elif stratify is None:
@@ -110,6 +104,28 @@ def validation_split(
     train_mask = np.ones(n_samples, dtype=bool)
     train_mask[valid_idx] = False
     return np.flatnonzero(train_mask), valid_idx
+
+
+def check_split(n_samples, fraction, how, stratify=None, eligible=None, classes=None):
+    """Raise the ValueError :func:`validation_split` would; else return its sizes.
+
+    Parameters are those of :func:`validation_split`.
+
+    Returns
+    -------
+    pool : ndarray of int
+        The rows that may be held out.
+    n_valid : int
+        How many of them are.
+    """
+    pool = np.arange(n_samples) if eligible is None else np.flatnonzero(eligible)
+    if how == "random" and stratify is not None:
+        # First, as in scikit-learn: a class too small to stratify is the
+        # problem to report, whatever the size of the data.
+        _check_class_counts(stratify[pool], classes)
+    n_valid = int(np.ceil(fraction * n_samples))
+    _check_sizes(n_samples, n_valid, len(pool), fraction)
+    return pool, n_valid
 
 
 def _check_sizes(n_samples, n_valid, n_pool, fraction):

@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import sklearn
+from classifier_helpers import FAST
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
@@ -18,14 +19,8 @@ from sknorm import MLPClassifier, MLPRegressor, Standardizer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-# Explicit training regime, so the tests do not depend on tuned defaults.
-FAST = {
-    "hidden_layer_sizes": (32,),
-    "learning_rate_init": 0.01,
-    "learning_rate": "constant",
-    "batch_size": "auto",
-    "random_state": 0,
-}
+# FAST is the classifier tests' explicit regime (one layer of 32, constant rate
+# 0.01), so these tests do not depend on tuned defaults either.
 
 
 def _mixed_scale_data(n_samples=300, seed=0):
