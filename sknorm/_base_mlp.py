@@ -47,8 +47,11 @@ from sknorm._solver import (
 from sknorm._validation import (
     MLP_PARAMETER_CONSTRAINTS,
     check_hidden_layer_sizes,
+    check_sparse_bn_input,
+    resolve_batch_norm,
     resolve_dropout,
     resolve_early_stopping,
+    resolve_weight_decay,
     validate_numeric_data,
 )
 from sknorm.nn._layers import Dropout
@@ -68,13 +71,13 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
     def _hidden_sizes(self):
         return check_hidden_layer_sizes(self.hidden_layer_sizes)
 
-    def _build_network(self, n_in, n_out, dtype, rng, dropout):
+    def _build_network(self, n_in, n_out, dtype, rng, dropout, batch_norm):
         return build_mlp(
             n_in,
             n_out,
             hidden_layer_sizes=self._hidden_sizes(),
             activation=self.activation,
-            batch_norm=self.batch_norm,
+            batch_norm=batch_norm,
             bn_input=self.bn_input,
             bn_affine=self.bn_affine,
             bn_momentum=self.bn_momentum,
@@ -147,14 +150,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             reset=first_call,
             accept_sparse="csr",
         )
-        if sp.issparse(X) and self.bn_input:
-            raise ValueError(
-                "bn_input=True normalizes the raw features, which centres them "
-                "and would make sparse X dense. Set bn_input=False and scale "
-                "the numeric columns instead (e.g. Standardizer(with_mean=False) "
-                "on sparse X, or Standardizer on the numeric columns of a "
-                "ColumnTransformer)."
-            )
+        check_sparse_bn_input(X, self.bn_input)
         if not first_call:
             check_structure(self, incremental)
         dtype = X.dtype if first_call else self.network_.parameters()[0].dtype
@@ -169,17 +165,18 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         Y, sample_weight = self._encode_targets(
             y, sample_weight, first_call, incremental
         )
-        self._check_batch_rows(X.shape[0])
+        batch_norm = self._fit_batch_norm(sample_weight, first_call, incremental)
+        self._check_batch_rows(X.shape[0], batch_norm)
         context = self._init_callback_context(
             max_subtasks=self._n_callback_subtasks(incremental)
         )
         tasks = FitTasks(self, context, X, y, user_weight)
         tasks.begin()
-        self._train(X, Y, sample_weight, first_call, incremental, tasks)
+        self._train(X, Y, sample_weight, first_call, incremental, tasks, batch_norm)
         tasks.end()
         return self
 
-    def _train(self, X, Y, sample_weight, first_call, incremental, tasks):
+    def _train(self, X, Y, sample_weight, first_call, incremental, tasks, batch_norm):
         """Build or reuse the network, then run the solver on encoded targets."""
         rng = self._make_rng(incremental)
         if first_call:
@@ -195,7 +192,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
                 incremental=incremental,
                 held_out=self._holds_out_rows(Y, sample_weight, incremental),
             )
-            self._initialize(X.shape[1], Y.shape[1], X.dtype, rng, dropout)
+            self._initialize(X.shape[1], Y.shape[1], X.dtype, rng, dropout, batch_norm)
             if assigned:
                 self._load_first_weights()
         elif self._weights_assigned():
@@ -254,11 +251,14 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             [seed, self.t_ if incremental and hasattr(self, "t_") else 0]
         )
 
-    def _initialize(self, n_features, n_outputs, dtype, rng, dropout):
+    def _initialize(self, n_features, n_outputs, dtype, rng, dropout, batch_norm):
         # Nothing of an earlier fit survives a fresh one.
         clear_fit_state(self, Progress.ATTRIBUTES.values())
-        self.network_ = self._build_network(n_features, n_outputs, dtype, rng, dropout)
+        self.network_ = self._build_network(
+            n_features, n_outputs, dtype, rng, dropout, batch_norm
+        )
         self._built_with = structure_of(self)
+        self._batch_norm = batch_norm
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(self._hidden_sizes()) + 2
         self.n_iter_ = 0
@@ -407,7 +407,11 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             batch_size + 1,
             optimizer=self._optimizer,
             alpha=self.alpha,
-            weight_decay=self.weight_decay,
+            weight_decay=resolve_weight_decay(
+                self.weight_decay,
+                np.count_nonzero(sample_weight),
+                incremental=incremental,
+            ),
             update_running_stats=not self._uses_population_stats(incremental)
             or valid is not None,
             sparse_input=sp.issparse(X),
@@ -477,12 +481,24 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         # Clipped without a warning: the default exceeds many small datasets,
         # where one full batch is the expected behaviour.
         batch_size = min(self.batch_size, n_samples)
-        self._check_batch_rows(batch_size, "batch_size")
+        self._check_batch_rows(batch_size, self._built_batch_norm(), "batch_size")
         return batch_size
 
-    def _check_batch_rows(self, n_rows, what="n_samples"):
+    def _fit_batch_norm(self, sample_weight, first_call, incremental):
+        """Return the batch-norm placement of the network this fit trains."""
+        if not first_call:
+            return self._built_batch_norm()
+        n_samples = np.count_nonzero(sample_weight)
+        return resolve_batch_norm(self.batch_norm, n_samples, incremental=incremental)
+
+    def _built_batch_norm(self):
+        """Return the batch-norm placement the network was built with."""
+        # Networks pickled before batch_norm='auto' existed lack the record.
+        return getattr(self, "_batch_norm", self.batch_norm)
+
+    def _check_batch_rows(self, n_rows, batch_norm, what="n_samples"):
         """Raise if batch normalization would see batches of fewer than 2 rows."""
-        if self.batch_norm is not None and n_rows < 2:
+        if batch_norm is not None and n_rows < 2:
             raise ValueError(
                 f"Found {what}={n_rows}, but batch normalization needs at least "
                 "2 samples per batch to compute batch statistics (n_samples=1 "

@@ -78,11 +78,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     Notes
     -----
-    Differences from scikit-learn's MLPClassifier: ``batch_norm='before'`` by
-    default; ``class_weight``; a 1-row trailing mini-batch is merged into the
-    previous one; ``y`` with a single class raises a ValueError; logistic
-    probabilities stay strictly inside (0, 1); the early-stopping split is
-    stratified for multiclass targets too.
+    Differences from scikit-learn's MLPClassifier: ``batch_norm='auto'``
+    (``'before'`` from 30 rows) by default; ``class_weight``; a 1-row
+    trailing mini-batch is merged into the previous one; ``y`` with a single
+    class raises a ValueError; logistic probabilities stay strictly inside
+    (0, 1); the early-stopping split is stratified for multiclass targets
+    too.
 
     %(mlp_callbacks)s
 
@@ -140,13 +141,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
-        batch_norm="before",
+        batch_norm="auto",
         bn_affine=True,
         bn_momentum=0.1,
         bn_epsilon=1e-5,
         bn_stats="population",
         dropout="auto",
-        weight_decay=0.0,
+        weight_decay="auto",
         weight_init="glorot",
         validation_split="random",
         bn_input=False,

@@ -115,10 +115,15 @@ default='adaptive'
     max_fun : int, default=15000
         Maximum loss evaluations of 'lbfgs'.
 
-    batch_norm : {'before', 'after'} or None, default='before'
+    batch_norm : {'before', 'after', 'auto'} or None, default='auto'
         Where each hidden layer's batch normalization goes: ``'before'`` the
         activation (the paper's placement; the hidden Linear then has no bias,
         since BN's beta replaces it), ``'after'`` it, or None for a plain MLP.
+        ``'auto'`` is ``'before'``, except None when a ``fit`` of fewer than
+        30 rows (of non-zero weight) builds the network: the batch is then the
+        whole tiny set, and normalized units let the network fit its noise in
+        a few steps (``weight_decay='auto'`` decays the weights there
+        instead). ``partial_fit`` always builds ``'before'``.
 
     bn_affine : bool, default=True
         Learn a per-unit scale (gamma) and shift (beta) after normalizing.
@@ -156,13 +161,16 @@ default='adaptive'
         epoch without a validation split, scored highest with 0.3 among 0.1,
         0.2, 0.3 and 0.4.
 
-    weight_decay : float, default=0.0
+    weight_decay : float or 'auto', default='auto'
         Decoupled weight decay ('sgd', 'adam'; AdamW's, Loshchilov & Hutter
         2019): after every step the linear weights shrink by the factor
         ``1 - learning_rate * weight_decay``, with the epoch's scheduled rate.
         Unlike ``alpha`` it is not part of the gradient, so Adam's
         per-parameter step sizes do not undo it. Biases and batch-norm
-        parameters do not decay.
+        parameters do not decay. 'auto' is 4.0 for a ``fit`` on fewer than
+        30 rows (of non-zero weight), where ``dropout='auto'`` does not drop,
+        and 0 otherwise (``partial_fit`` included); it is resolved on every
+        fit. ``0.0`` is scikit-learn's MLP.
 
     weight_init : {'glorot', 'he'}, default='glorot'
         Uniform initialization: scikit-learn's Glorot bound

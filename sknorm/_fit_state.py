@@ -36,6 +36,7 @@ _TRAINING_STATE = (
     "_best_state",
     "_no_improvement_count",
     "_built_with",
+    "_batch_norm",
     "_fold_digest",
 )
 

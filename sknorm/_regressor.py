@@ -87,13 +87,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     Notes
     -----
-    Differences from scikit-learn's MLPRegressor: ``batch_norm='before'`` by
-    default; targets are standardized by default, so ``loss_``, ``loss_curve_``
-    and ``tol`` are in standardized units; predictions are clipped to the
-    widened range of the training targets (``clip_predictions``); the tags
-    declare multi-output support; ``partial_fit`` is absent with
-    ``solver='lbfgs'``; a 1-row trailing mini-batch is merged into the
-    previous one.
+    Differences from scikit-learn's MLPRegressor: ``batch_norm='auto'``
+    (``'before'`` from 30 rows) by default; targets are standardized by
+    default, so ``loss_``, ``loss_curve_`` and ``tol`` are in standardized
+    units; predictions are clipped to the widened range of the training
+    targets (``clip_predictions``); the tags declare multi-output support;
+    ``partial_fit`` is absent with ``solver='lbfgs'``; a 1-row trailing
+    mini-batch is merged into the previous one.
 
     %(mlp_callbacks)s
 
@@ -157,13 +157,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
-        batch_norm="before",
+        batch_norm="auto",
         bn_affine=True,
         bn_momentum=0.1,
         bn_epsilon=1e-5,
         bn_stats="population",
         dropout="auto",
-        weight_decay=0.0,
+        weight_decay="auto",
         weight_init="glorot",
         validation_split="random",
         bn_input=False,
@@ -325,7 +325,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         )
         return Y, sample_weight
 
-    def _train(self, X, Y, sample_weight, first_call, incremental, tasks):
+    def _train(self, X, Y, sample_weight, first_call, incremental, tasks, batch_norm):
         """Train, keeping the range of the targets trained on for clipping.
 
         A fresh fit takes this call's range before training (an interrupted
@@ -335,7 +335,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         low, high = self._target_range(Y, sample_weight)
         if first_call:
             self.target_min_, self.target_max_ = low, high
-        super()._train(X, Y, sample_weight, first_call, incremental, tasks)
+        super()._train(X, Y, sample_weight, first_call, incremental, tasks, batch_norm)
         if not first_call:
             self.target_min_ = np.minimum(self.target_min_, low)
             self.target_max_ = np.maximum(self.target_max_, high)

@@ -148,8 +148,9 @@ ERROR_CASES = [
         dict.fromkeys(ALL, (ValueError, "Expected 2D array, got 1D array")),
     ),
     (
+        # batch_norm="auto" builds no BN for one row: ask for it explicitly.
         "one-row",
-        lambda k: _fit(k, X[:1], _target(k)[:1]),
+        lambda k: _make(k, batch_norm="before").fit(X[:1], _target(k)[:1]),
         {
             "regressor": (ValueError, "batch normalization needs at least 2 samples"),
             "classifier": (ValueError, r"at least 2 classes.*only one class: \[1\]"),

@@ -1,4 +1,4 @@
-"""MLPClassifier's early stopping and label smoothing, and their 'auto' settings."""
+"""MLPClassifier's early stopping, label smoothing, weight decay: the 'auto' values."""
 
 import numpy as np
 import pytest
@@ -9,6 +9,7 @@ from sklearn.datasets import make_moons
 from sknorm import MLPClassifier
 from sknorm._batches import validation_split
 from sknorm._classifier import smooth_labels
+from sknorm._validation import AUTO_WEIGHT_DECAY_TINY
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -158,3 +159,19 @@ def test_classifier_early_stopping_auto_trains_on_all_rows_for_one_member_class(
         weights[1] = 0.0
         y[1] = "c"
         assert clf.fit(X, y, sample_weight=weights).validation_scores_ is None
+
+
+def test_classifier_weight_decay_auto_below_30_rows():
+    """Check weight_decay='auto' decays a fit on 29 rows and not one on 30."""
+    X, y = make_moons(30, noise=0.2, random_state=0)
+
+    def coefs(value, n_rows):
+        clf = MLPClassifier(weight_decay=value, max_iter=5, **FAST)
+        return clf.fit(X[:n_rows], y[:n_rows]).coefs_
+
+    def same(a, b):
+        return all(np.array_equal(p, q) for p, q in zip(a, b, strict=True))
+
+    assert same(coefs("auto", 29), coefs(AUTO_WEIGHT_DECAY_TINY, 29))
+    assert not same(coefs("auto", 29), coefs(0.0, 29))
+    assert same(coefs("auto", 30), coefs(0.0, 30))

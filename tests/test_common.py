@@ -117,6 +117,22 @@ def _expected_failed_checks(estimator):
                 "unscaled X (mean 100), as scikit-learn's MLP does; sknorm "
                 "raises its divergence error instead of returning that model."
             )
+    # weight_decay="auto" decays by 4 on these fits of fewer than 30 rows. With
+    # batch norm after the activation, the classifier's 15 weighted and 27
+    # repeated rows then train to predictions that differ by 2.3e-7 relative
+    # (rounding, amplified over 200 epochs), above the check's 1e-7; decay 0,
+    # 1 or 2, or batch norm before the activation or none, pass.
+    if (
+        isinstance(estimator, MLPClassifier)
+        and (params["batch_norm"], params["solver"]) == ("after", "adam")
+        and params["weight_decay"] == "auto"
+        and params["max_iter"] == 200
+    ):
+        failures[_SW_CHECK] = (
+            "Rounding: with weight decay 4 ('auto' below 30 rows) and batch norm "
+            "after the activation, 15 weighted and 27 repeated rows train to "
+            "probabilities 2.3e-7 apart (relative), above the check's 1e-7."
+        )
     if params.get("loss") == "poisson":
         failures["check_regressor_multioutput"] = (
             "This check ignores the positive_only tag and fits negative targets, "

@@ -60,7 +60,7 @@ def test_fit_equals_layer_by_layer_training(batch_norm):
     dropout = resolve_dropout(
         replay.dropout, X.shape[0], replay.solver, incremental=False, held_out=False
     )
-    replay._initialize(X.shape[1], 1, X.dtype, rng, dropout)
+    replay._initialize(X.shape[1], 1, X.dtype, rng, dropout, batch_norm)
     network = replay.network_
     optimizer = Adam(network.parameters(), learning_rate_init=replay.learning_rate_init)
     Y = ((y - fitted.target_mean_) / fitted.target_scale_).reshape(-1, 1)

@@ -337,18 +337,28 @@ def test_regressor_trailing_one_row_batch_is_merged(monkeypatch, n_samples):
 
 
 def test_regressor_batch_size_one_with_batch_norm_raises():
-    """Check that batch_size=1 with batch normalization raises a clear error."""
-    X, y = _smooth_data(20)
+    """Check that batch_size=1 with batch normalization raises a clear error.
+
+    40 rows: the default batch_norm='auto' builds batch normalization.
+    """
+    X, y = _smooth_data(40)
     with pytest.raises(ValueError, match="batch_size=1"):
         MLPRegressor(batch_size=1).fit(X, y)
+    with pytest.raises(ValueError, match="batch_size=1"):
+        MLPRegressor(batch_size=1, batch_norm="before").fit(X[:20], y[:20])
     MLPRegressor(batch_size=1, batch_norm=None, max_iter=2).fit(X, y)
 
 
 def test_regressor_batch_norm_needs_two_samples():
-    """Check that fitting one sample with batch normalization raises ValueError."""
+    """Check that one sample with batch normalization raises ValueError.
+
+    The default builds none for a fit of one row, but partial_fit builds it.
+    """
     X, y = _smooth_data(1)
     with pytest.raises(ValueError, match="n_samples=1"):
-        MLPRegressor().fit(X, y)
+        MLPRegressor(batch_norm="before").fit(X, y)
+    with pytest.raises(ValueError, match="n_samples=1"):
+        MLPRegressor().partial_fit(X, y)
 
 
 # ------------------------------------------------------------ sample weights

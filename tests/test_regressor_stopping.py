@@ -16,6 +16,8 @@ from regressor_helpers import (
 from sklearn.exceptions import ConvergenceWarning
 
 from sknorm import MLPRegressor
+from sknorm._validation import AUTO_WEIGHT_DECAY_TINY as TINY_DECAY
+from sknorm.nn._layers import BatchNorm1d
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -218,3 +220,94 @@ def test_regressor_early_stopping_auto_off_when_weighted_rows_cannot_spare_it():
         MLPRegressor(early_stopping=True, max_iter=2).fit(X, y, w)
     w[:1100] = 1.0
     assert len(reg.fit(X, y, w).validation_scores_) == 2
+
+
+def _coefs_equal(a, b):
+    return all(np.array_equal(p, q) for p, q in zip(a.coefs_, b.coefs_, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "n_zero_weight", "expected"),
+    [(29, 0, TINY_DECAY), (30, 0, 0.0), (40, 11, TINY_DECAY), (40, 10, 0.0)],
+)
+def test_regressor_weight_decay_auto_depends_on_rows(n_rows, n_zero_weight, expected):
+    """Check weight_decay='auto': TINY_DECAY below 30 rows of non-zero weight, else 0.
+
+    Below 30 rows dropout='auto' does not drop; decoupled weight decay is the
+    deterministic brake there. Each fit must equal the one with the expected
+    value set explicitly and differ from the other value.
+    """
+    X, y = _smooth_data(n_rows)
+    sample_weight = np.ones(n_rows)
+    sample_weight[:n_zero_weight] = 0.0
+    settings = {"max_iter": 5, **FAST}
+    fits = {
+        value: MLPRegressor(weight_decay=value, **settings).fit(X, y, sample_weight)
+        for value in ("auto", 0.0, TINY_DECAY)
+    }
+    other = 0.0 if expected == TINY_DECAY else TINY_DECAY
+    assert _coefs_equal(fits["auto"], fits[expected])
+    assert not _coefs_equal(fits["auto"], fits[other])
+
+
+def test_regressor_weight_decay_auto_off_in_partial_fit():
+    """Check weight_decay='auto' never decays in partial_fit (chunks are small)."""
+    X, y = _smooth_data(20)
+    auto = MLPRegressor(**FAST).partial_fit(X, y).partial_fit(X, y)
+    none = MLPRegressor(weight_decay=0.0, **FAST).partial_fit(X, y).partial_fit(X, y)
+    assert _coefs_equal(auto, none)
+
+
+def test_regressor_weight_decay_auto_resolves_on_every_warm_fit():
+    """Check a warm start resolves 'auto' again from the rows of that fit."""
+    X, y = _smooth_data(60)
+    settings = {"max_iter": 3, "warm_start": True, **FAST}
+    auto = MLPRegressor(**settings).fit(X, y).fit(X[:20], y[:20])
+    explicit = MLPRegressor(weight_decay=0.0, **settings).fit(X, y)
+    explicit.set_params(weight_decay=TINY_DECAY).fit(X[:20], y[:20])
+    assert _coefs_equal(auto, explicit)
+
+
+def _has_batch_norm(est):
+    return any(isinstance(layer, BatchNorm1d) for layer in est.network_.layers)
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "n_zero_weight", "expected"),
+    [(29, 0, False), (30, 0, True), (40, 11, False), (40, 10, True)],
+)
+def test_regressor_batch_norm_auto_depends_on_rows(n_rows, n_zero_weight, expected):
+    """Check batch_norm='auto': none below 30 rows of non-zero weight, else 'before'.
+
+    The network must equal the one built with the placement set explicitly.
+    """
+    X, y = _smooth_data(n_rows)
+    sample_weight = np.ones(n_rows)
+    sample_weight[:n_zero_weight] = 0.0
+    settings = {"max_iter": 5, **FAST}
+    auto = MLPRegressor(batch_norm="auto", **settings).fit(X, y, sample_weight)
+    placement = "before" if expected else None
+    explicit = MLPRegressor(batch_norm=placement, **settings)
+    explicit.fit(X, y, sample_weight)
+    assert _has_batch_norm(auto) is expected
+    assert _coefs_equal(auto, explicit)
+    assert_array_equal(auto.predict(X), explicit.predict(X))
+
+
+def test_regressor_batch_norm_auto_is_before_in_partial_fit():
+    """Check partial_fit builds batch normalization whatever the chunk's size."""
+    X, y = _smooth_data(20)
+    reg = MLPRegressor(**FAST).partial_fit(X, y)
+    assert _has_batch_norm(reg)
+    with pytest.raises(ValueError, match="at least 2 samples per batch"):
+        reg.partial_fit(X[:1], y[:1])
+
+
+def test_regressor_batch_norm_auto_warm_start_keeps_the_built_network():
+    """Check a warm start on fewer rows continues the network built with BN."""
+    X, y = _smooth_data(60)
+    reg = MLPRegressor(warm_start=True, max_iter=3, **FAST).fit(X, y)
+    reg.fit(X[:10], y[:10])
+    assert _has_batch_norm(reg)
+    fresh = MLPRegressor(max_iter=3, **FAST).fit(X[:1], y[:1])
+    assert not _has_batch_norm(fresh)  # one row: nothing to normalize over

@@ -6,7 +6,8 @@ subclasses below: sknorm's classes with scikit-learn's defaults
 (``batch_norm=None``, ``standardize_target=False``, ``clip_predictions=None``,
 ``hidden_layer_sizes=(100,)``,
 ``learning_rate_init=0.001``, ``learning_rate="constant"``,
-``batch_size="auto"``, ``early_stopping=False``, ``dropout=0.0``; every
+``batch_size="auto"``, ``early_stopping=False``, ``dropout=0.0``,
+``weight_decay=0.0``; every
 parameter in the signature, so ``get_params`` and ``clone`` work). Each of its
 ``test_*`` functions is re-exported here with its parametrization, where
 scikit-learn's classes in parameter values become these subclasses.
@@ -89,6 +90,7 @@ SKLEARN_DEFAULTS = {
     "early_stopping": False,
     "batch_norm": None,
     "dropout": 0.0,
+    "weight_decay": 0.0,
     "label_smoothing": 0.0,
     "standardize_target": False,
     "clip_predictions": None,
