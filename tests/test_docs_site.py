@@ -139,7 +139,7 @@ def test_api_page_shows_class_signature(browser, site):
     signature = browser.find_element("id", "sknorm.MLPRegressor")
     text = " ".join(signature.text.split())
     assert text.startswith("class sknorm.MLPRegressor("), text
-    for parameter in ("hidden_layer_sizes=(64, 64)", "batch_norm='before'"):
+    for parameter in ("hidden_layer_sizes=(64, 64)", "batch_norm='auto'"):
         assert parameter in text, text
     assert "Parameters" in browser.find_element("css selector", "main").text
 
