@@ -46,6 +46,7 @@ from sknorm._solver import (
 )
 from sknorm._validation import (
     MLP_PARAMETER_CONSTRAINTS,
+    check_batch_norm_rows,
     check_hidden_layer_sizes,
     check_sparse_bn_input,
     resolve_batch_norm,
@@ -166,7 +167,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             y, sample_weight, first_call, incremental
         )
         batch_norm = self._fit_batch_norm(sample_weight, first_call, incremental)
-        self._check_batch_rows(X.shape[0], batch_norm)
+        check_batch_norm_rows(X.shape[0], batch_norm)
         context = self._init_callback_context(
             max_subtasks=self._n_callback_subtasks(incremental)
         )
@@ -481,7 +482,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         # Clipped without a warning: the default exceeds many small datasets,
         # where one full batch is the expected behaviour.
         batch_size = min(self.batch_size, n_samples)
-        self._check_batch_rows(batch_size, self._built_batch_norm(), "batch_size")
+        check_batch_norm_rows(batch_size, self._built_batch_norm(), "batch_size")
         return batch_size
 
     def _fit_batch_norm(self, sample_weight, first_call, incremental):
@@ -495,15 +496,6 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         """Return the batch-norm placement the network was built with."""
         # Networks pickled before batch_norm='auto' existed lack the record.
         return getattr(self, "_batch_norm", self.batch_norm)
-
-    def _check_batch_rows(self, n_rows, batch_norm, what="n_samples"):
-        """Raise if batch normalization would see batches of fewer than 2 rows."""
-        if batch_norm is not None and n_rows < 2:
-            raise ValueError(
-                f"Found {what}={n_rows}, but batch normalization needs at least "
-                "2 samples per batch to compute batch statistics (n_samples=1 "
-                "per batch)."
-            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

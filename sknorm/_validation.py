@@ -276,6 +276,16 @@ def resolve_early_stopping(early_stopping, n_samples, incremental):
     return bool(early_stopping)
 
 
+def check_batch_norm_rows(n_rows, batch_norm, what="n_samples"):
+    """Raise if batch normalization (``batch_norm`` not None) gets 1-row batches."""
+    if batch_norm is not None and n_rows < 2:
+        raise ValueError(
+            f"Found {what}={n_rows}, but batch normalization needs at least "
+            "2 samples per batch to compute batch statistics (n_samples=1 "
+            "per batch)."
+        )
+
+
 def check_sparse_bn_input(X, bn_input):
     """Raise ValueError for sparse X with ``bn_input=True``, which would densify it."""
     if sp.issparse(X) and bn_input:
