@@ -3,8 +3,9 @@
 Loads the index, the API page of ``MLPRegressor`` and a gallery page over
 HTTP, checks what a person sees (title, class signature, the gallery figure
 actually loaded, no errors in the browser console) and saves screenshots in
-``docs/_build/screenshots/``. If the site is not built, the session fixture
-builds it first, in quick mode (``SKNORM_DOCS_QUICK=1``, what CI builds).
+``docs/_build/screenshots/``. If the site is not built, or older than any
+of its sources, the session fixture builds it first, in quick mode
+(``SKNORM_DOCS_QUICK=1``, what CI builds).
 
 Needs the ``docs`` extra (selenium) and Debian's ``chromium`` and
 ``chromium-driver`` packages; the test fails, never skips, without them.
@@ -49,11 +50,40 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+#: Built from the documentation sources, never read by Sphinx as sources.
+_OUTPUTS = ("_build", "generated", "auto_examples")
+
+
+def _sources():
+    """The files the site is built from: package, examples, docs sources."""
+    yield from ROOT.glob("sknorm/**/*.py")
+    yield from ROOT.glob("examples/*.py")
+    yield ROOT / "README.md"
+    for path in DOCS.rglob("*"):
+        relative = path.relative_to(DOCS).parts
+        if path.is_file() and relative[0] not in _OUTPUTS:
+            yield path
+
+
+def _needs_build():
+    """Whether the site is missing or older than any of its sources.
+
+    A site built before the last change would show an old signature and fail
+    these checks for no fault of the change.
+    """
+    index = HTML / "index.html"
+    if not index.exists():
+        return True
+    built = index.stat().st_mtime
+    return any(path.stat().st_mtime > built for path in _sources())
+
+
 @pytest.fixture(scope="session")
 def site():
-    """Serve ``docs/_build/html`` over HTTP, building it first if missing."""
-    if not (HTML / "index.html").exists():
-        command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q"]
+    """Serve ``docs/_build/html`` over HTTP, (re)building it first if stale."""
+    if _needs_build():
+        # -E: a fresh environment, so that autodoc rereads every signature.
+        command = [sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-q"]
         env = {**os.environ, "SKNORM_DOCS_QUICK": "1", "MPLBACKEND": "Agg"}
         result = subprocess.run(
             [*command, "-b", "html", str(DOCS), str(HTML)],
