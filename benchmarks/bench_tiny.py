@@ -20,6 +20,10 @@ with a linear model (``RidgeCV``) for reference.
     python benchmarks/bench_tiny.py --half A
     python benchmarks/bench_tiny.py --half B --sizes 20 --draws 3
     python benchmarks/bench_tiny.py --tables
+    python benchmarks/bench_tiny.py --half A --params weight_decay=2.0
+
+``--params`` adds a model, ``params``: the defaults with these parameters
+(JSON values, as in ``bench_quality.py``), fitted on the same draws.
 """
 
 import argparse
@@ -132,7 +136,13 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", choices=list(qd.LOADERS))
     parser.add_argument("--tables", action="store_true")
     parser.add_argument("--splits", type=int, default=40)
+    parser.add_argument("--params", nargs="+", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
+    if args.params:
+        params = bq.parse_params(args.params)
+        MODELS["params"] = lambda ds, seed: bq.make_sknorm(
+            ds, seed, {"mlp": dict(params), "scaler": {}}
+        )
     if args.tables:
         results = {}
         for name in TABLES:

@@ -243,10 +243,10 @@ AUTO_DROPOUT = 0.1
 # weights, and the network fits the noise in a few steps; without it, weight
 # decay shrinks the network towards a smooth function. On 10 draws of 15, 20
 # and 26 training rows from each task of half A of the quality suite
-# (benchmarks/bench_tiny.py), weight decay 2 alone gained 0.02-0.03 over the
-# previous defaults (BN before, no decay); without BN, decay 2 gained
-# 0.04-0.06, and 3, 4 and 6 on top of that +0.004, +0.005 and +0.003 (1 and 8
-# lost). From 30 rows on, next to dropout 0.3, decay gained 0.000-0.004
+# (benchmarks/bench_tiny.py --params ...), weight decay 2 alone gained
+# 0.02-0.03 over the previous defaults (BN before, no decay); without BN,
+# decay 2 gained 0.04-0.06, and 3, 4 and 6 on top of that +0.004, +0.005 and
+# +0.003 (1 and 8 lost). From 30 rows on, next to dropout 0.3, decay gained 0.000-0.004
 # (50-700 rows) and stays off. Both keep training a deterministic function of
 # the rows, so integer sample weights stay equivalent to repeated rows.
 AUTO_WEIGHT_DECAY_TINY = 4.0
