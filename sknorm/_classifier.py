@@ -352,10 +352,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             multiclass = self._label_binarizer.y_type_ == "multiclass"
             self.out_activation_ = "softmax" if multiclass else "logistic"
         Y = self._label_binarizer.transform(y).astype(sample_weight.dtype)
-        early_stopping = self._holds_out_rows(Y, sample_weight, incremental)
-        label_smoothing = resolve_label_smoothing(self.label_smoothing, early_stopping)
-        Y = smooth_labels(Y, label_smoothing, self.out_activation_ == "softmax")
         return Y, self._apply_class_weight(y, sample_weight)
+
+    def _training_targets(self, Y, held_out):
+        label_smoothing = resolve_label_smoothing(self.label_smoothing, held_out)
+        return smooth_labels(Y, label_smoothing, self.out_activation_ == "softmax")
 
     def _check_known_classes(self, y):
         """Refuse labels outside ``classes_`` (and, with warm_start, missing ones)."""

@@ -325,7 +325,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         )
         return Y, sample_weight
 
-    def _train(self, X, Y, sample_weight, first_call, incremental, tasks, batch_norm):
+    def _train(self, X, Y, sample_weight, first_call, incremental, tasks, plan):
         """Train, keeping the range of the targets trained on for clipping.
 
         A fresh fit takes this call's range before training (an interrupted
@@ -335,7 +335,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         low, high = self._target_range(Y, sample_weight)
         if first_call:
             self.target_min_, self.target_max_ = low, high
-        super()._train(X, Y, sample_weight, first_call, incremental, tasks, batch_norm)
+        super()._train(X, Y, sample_weight, first_call, incremental, tasks, plan)
         if not first_call:
             self.target_min_ = np.minimum(self.target_min_, low)
             self.target_max_ = np.maximum(self.target_max_, high)

@@ -351,9 +351,7 @@ def resolve_batch_norm(batch_norm, n_samples, *, incremental):
     """
     if batch_norm != "auto":
         return batch_norm
-    if incremental or n_samples >= AUTO_MIN_ROWS:
-        return "before"
-    return None
+    return None if _tiny_fit(n_samples, incremental) else "before"
 
 
 def resolve_weight_decay(weight_decay, n_samples, *, incremental):
@@ -377,9 +375,16 @@ def resolve_weight_decay(weight_decay, n_samples, *, incremental):
     """
     if weight_decay != "auto":
         return weight_decay
-    if incremental or n_samples >= AUTO_MIN_ROWS:
-        return 0.0
-    return AUTO_WEIGHT_DECAY_TINY
+    return AUTO_WEIGHT_DECAY_TINY if _tiny_fit(n_samples, incremental) else 0.0
+
+
+def _tiny_fit(n_samples, incremental):
+    """Whether a fit gets the tiny-data 'auto' values (no BN, weight decay).
+
+    Below AUTO_MIN_ROWS rows of ``fit``; never in ``partial_fit``, whose
+    chunk size says nothing about the size of the data.
+    """
+    return not incremental and n_samples < AUTO_MIN_ROWS
 
 
 def resolve_label_smoothing(label_smoothing, early_stopping):

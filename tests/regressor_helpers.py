@@ -85,3 +85,10 @@ def _assert_state_equal(state, other):
 
 def _dropout_rates(est):
     return [layer.rate for layer in est.network_.layers if isinstance(layer, Dropout)]
+
+
+def _coefs_equal(est, other):
+    """Whether two fitted MLPs have bitwise-identical ``coefs_``."""
+    return all(
+        np.array_equal(a, b) for a, b in zip(est.coefs_, other.coefs_, strict=True)
+    )

@@ -9,6 +9,7 @@ from regressor_helpers import (
     FAST,
     _assert_bn_population_stats,
     _assert_state_equal,
+    _coefs_equal,
     _dropout_rates,
     _smooth_data,
     _state,
@@ -220,10 +221,6 @@ def test_regressor_early_stopping_auto_off_when_weighted_rows_cannot_spare_it():
         MLPRegressor(early_stopping=True, max_iter=2).fit(X, y, w)
     w[:1100] = 1.0
     assert len(reg.fit(X, y, w).validation_scores_) == 2
-
-
-def _coefs_equal(a, b):
-    return all(np.array_equal(p, q) for p, q in zip(a.coefs_, b.coefs_, strict=True))
 
 
 @pytest.mark.parametrize(
