@@ -7,8 +7,10 @@ solver's :class:`~sknorm._solver.Progress` to scikit-learn's fitted
 attributes, recomputes batch-norm statistics and folds the network into
 plain ``coefs_``/``intercepts_`` for prediction. Every fit is a task of
 scikit-learn's callbacks (``set_callbacks``, scikit-learn >= 1.9; see
-:mod:`sknorm._callbacks`). Subclasses only encode targets
-(``_encode_targets``) and decode predictions.
+:mod:`sknorm._callbacks`). The 'auto' choices that depend on a fit's rows
+are decided once (:func:`~sknorm._fit_plan.plan_fit`). Subclasses only
+encode targets (``_encode_targets``, ``_training_targets``) and decode
+predictions.
 """
 
 import functools
