@@ -15,7 +15,8 @@ That protocol, run through :class:`Sequential`, is the *reference* path
 -> activation`` blocks with reused buffers, writes one gradient vector and
 steps its optimizer on the whole parameter vector. Both paths call the same
 batch-norm functions (:mod:`sknorm.nn._batchnorm`), and tests tie them
-together. :func:`build_mlp` makes the estimators' layout,
+together. :class:`Parallel` holds member networks, each trained on its own loss and
+averaged in inference. :func:`build_mlp` makes the estimators' layout,
 :func:`population_statistics` freezes the BN statistics over a data set,
 :func:`fold_batchnorm` merges them into the Linears, and
 :func:`dense_forward` predicts with the folded network in cache-sized chunks.
@@ -46,6 +47,7 @@ from sknorm.nn._losses import (
 )
 from sknorm.nn._network import Sequential
 from sknorm.nn._optimizers import SGD, Adam
+from sknorm.nn._parallel import Parallel
 from sknorm.nn._population import population_statistics
 from sknorm.nn._trainer import Trainer
 
@@ -61,6 +63,7 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "Logistic",
+    "Parallel",
     "ReLU",
     "Sequential",
     "Tanh",

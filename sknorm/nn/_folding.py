@@ -14,6 +14,7 @@ from sknorm.nn._batchnorm import BatchNorm1d, inference_scale_shift
 from sknorm.nn._layers import Dropout, Linear
 from sknorm.nn._layout import split_stages
 from sknorm.nn._network import Sequential
+from sknorm.nn._parallel import Parallel, merge_members
 
 __all__ = ["fold_batchnorm"]
 
@@ -27,8 +28,9 @@ def fold_batchnorm(network):
 
     Parameters
     ----------
-    network : Sequential
-        The network to fold. Each BatchNorm1d must directly follow a Linear
+    network : Sequential or Parallel
+        The network to fold (a Parallel folds into the one plain MLP that
+        averages its folded members). Each BatchNorm1d must directly follow a Linear
         (``Linear -> BN -> activation``) or directly precede one
         (``activation -> BN -> Linear``), Dropout layers being ignored.
 
@@ -74,6 +76,8 @@ def fold_batchnorm(network):
     >>> bool(np.allclose(folded.predict(x), net.predict(x)))
     True
     """
+    if isinstance(network, Parallel):
+        return merge_members([fold_batchnorm(member) for member in network.members])
     # Dropout is the identity in inference, so dropping it first lets a BN
     # separated from its Linear by a Dropout still be folded.
     layers = [layer for layer in network.layers if not isinstance(layer, Dropout)]

@@ -31,8 +31,9 @@ def population_statistics(network, x, sample_weight=None, *, chunk_size=CHUNK_RO
 
     Parameters
     ----------
-    network : Sequential
-        The network, modified in place (its BatchNorm1d buffers only).
+    network : Sequential or Parallel
+        The network, modified in place (its BatchNorm1d buffers only); each
+        member of a Parallel on its own.
     x : ndarray of shape (n_samples, n_features)
         Data, typically the whole training set.
     sample_weight : array-like of shape (n_samples,) or None, default=None
@@ -64,11 +65,17 @@ def population_statistics(network, x, sample_weight=None, *, chunk_size=CHUNK_RO
                 f"sample_weight must have shape ({x.shape[0]},), "
                 f"got {sample_weight.shape}."
             )
+    for member in getattr(network, "members", [network]):
+        _calibrate(member, x, sample_weight, chunk_size)
+    return network
+
+
+def _calibrate(network, x, sample_weight, chunk_size):
+    """Calibrate the BatchNorm1d layers of one chain, from input to output."""
     for i, layer in enumerate(network.layers):
         if isinstance(layer, BatchNorm1d):
             below = _inference_network(network.layers[:i])
             layer.set_statistics(*_input_moments(below, x, sample_weight, chunk_size))
-    return network
 
 
 def _inference_network(layers):

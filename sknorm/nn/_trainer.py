@@ -37,10 +37,12 @@ class Trainer:
 
     Parameters
     ----------
-    network : Sequential
-        The network to train. Its parameters are moved into one vector
-        (:meth:`Sequential.flat_parameters`), so that ``theta`` and ``grad``
-        share one layout; the network must not be copied while training.
+    network : Sequential or Parallel
+        The network to train (each member of a Parallel on its own loss,
+        :meth:`loss_and_grad` returning their mean). Its parameters are moved
+        into one vector (:meth:`Sequential.flat_parameters`), so that
+        ``theta`` and ``grad`` share one layout; the network must not be
+        copied while training.
     loss : str or callable
         A name in :data:`LOSSES` or a function ``f(raw, Y, sample_weight) ->
         (loss, d_raw)`` of the output of the last layer.
@@ -73,8 +75,11 @@ class Trainer:
         The network's parameters (the storage itself).
     grad : ndarray of shape (n_params,)
         Gradient written by :meth:`loss_and_grad`, laid out like ``theta``.
+    chains : list of list
+        The compiled blocks of :mod:`sknorm.nn._fused`, one list per member
+        of a :class:`~sknorm.nn._parallel.Parallel` (one list otherwise).
     blocks : list
-        The compiled blocks of :mod:`sknorm.nn._fused`.
+        Every chain's blocks, in order.
 
     Examples
     --------
@@ -117,13 +122,19 @@ class Trainer:
             p is not q for p, q in zip(params, optimizer.params, strict=True)
         ):
             optimizer.rebind(params)
-        self.blocks = _compile(
-            network.layers,
-            self._grad_views(self.grad),
-            self.max_batch,
-            update_running_stats,
-            dense_input=not sparse_input,
-        )
+        grads = self._grad_views(self.grad)
+        # A Parallel's members are separate chains, each trained on its own loss.
+        self.chains = [
+            _compile(
+                member.layers,
+                grads,
+                self.max_batch,
+                update_running_stats,
+                dense_input=not sparse_input,
+            )
+            for member in getattr(network, "members", [network])
+        ]
+        self.blocks = [block for chain in self.chains for block in chain]
         self._has_bn = any(isinstance(layer, BatchNorm1d) for layer in network.layers)
         # 1 on the Linear weights, 0 elsewhere: the L2 penalty in one product.
         self.weight_mask = np.zeros_like(self.theta)
@@ -257,13 +268,20 @@ class Trainer:
             The data loss (no penalty); ``grad`` holds its gradient.
         """
         batch = self._prepare_batch(X.shape[0], sample_weight)
-        out = X
-        for block in self.blocks:
-            out = block.forward(out, batch)
-        loss, d_out = self._loss(out, Y, batch)
-        for block in reversed(self.blocks):
-            d_out = block.backward(d_out, batch)
-        return loss
+        total = 0.0
+        for chain in self.chains:
+            out = X
+            for block in chain:
+                out = block.forward(out, batch)
+            loss, d_out = self._loss(out, Y, batch)
+            if len(self.chains) > 1:
+                # The mean of the members' losses: each member's gradient is
+                # its own loss's, scaled alike (Adam does not see the scale).
+                d_out = d_out / len(self.chains)
+            for block in reversed(chain):
+                d_out = block.backward(d_out, batch)
+            total += loss
+        return total / len(self.chains)
 
     def _prepare_batch(self, n, sample_weight):
         """Return the :class:`Batch` of ``n`` rows (cached when unweighted)."""

@@ -3,7 +3,9 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sknorm.nn._layers import BatchNorm1d, Dropout, Linear, ReLU, Tanh
+from sknorm.nn._layout import build_mlp
 from sknorm.nn._network import Sequential
+from sknorm.nn._parallel import Parallel
 from sknorm.nn._population import population_statistics
 
 
@@ -99,11 +101,26 @@ def test_sequential_set_flat_params_rejects_wrong_size():
         net.set_flat_params(np.zeros(net.get_flat_params().size + 1))
 
 
+def _pair_net(rng):
+    """Two members side by side (BN before the activation, BN after it)."""
+    return Parallel(
+        [
+            build_mlp(3, 2, hidden_layer_sizes=(5, 4), batch_norm=bn, rng=rng)
+            for bn in ("before", "after")
+        ]
+    )
+
+
+@pytest.mark.parametrize("make_net", [_small_net, _pair_net])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_sequential_pack_grads_matches_finite_differences(weighted):
-    """Check that pack_grads is the gradient of sum(out * R) w.r.t. get_flat_params."""
+def test_sequential_pack_grads_matches_finite_differences(weighted, make_net):
+    """Check that pack_grads is the gradient of sum(out * R) w.r.t. get_flat_params.
+
+    A Parallel's output holds every member's side by side: each member's
+    block of R reaches that member only.
+    """
     rng = np.random.default_rng(3)
-    net = _small_net(rng)
+    net = make_net(rng)
     x = rng.standard_normal((8, 3))
     w = rng.uniform(0.0, 2.0, 8) if weighted else None
     if weighted:
