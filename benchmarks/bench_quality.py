@@ -240,22 +240,34 @@ def refresh_anchors(names, seeds, path, models=ANCHOR_MODELS):
     HistGradientBoosting runs with seed 0 only (deterministic below 10,000
     rows, where it does not early-stop); RealMLP-TD with every seed.
     """
+    data = None
+    for name in names:
+        ds = qd.load(name)
+        entry = {**sizes(ds), "models": {}}
+        for model in models:
+            model_seeds = [0] if model == "hgb" else seeds
+            entry["models"][model] = run_models(ds, [model], model_seeds, {})[model]
+            data = _write_anchor(path, name, entry)
+    return data
+
+
+def _write_anchor(path, name, entry):
+    """Merge one dataset's refitted anchors into ``path``, read just before.
+
+    Reading the file again before each write lets two runs (one per half)
+    refresh it at the same time without one undoing the other's entries.
+    """
     data = json.loads(path.read_text()) if path.exists() else {"datasets": {}}
     data["versions"] = versions()
     data["note"] = (
         "hgb: HistGradientBoosting defaults, categorical_features='from_dtype', "
         "seed 0; realmlp: pytabkit RealMLP-TD, CPU, 1 thread"
     )
-    for name in names:
-        ds = qd.load(name)
-        entry = data["datasets"].setdefault(name, {})
-        entry.update(sizes(ds))
-        entry.setdefault("models", {})
-        for model in models:
-            model_seeds = [0] if model == "hgb" else seeds
-            entry["models"][model] = run_models(ds, [model], model_seeds, {})[model]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(data, indent=1) + "\n")
+    stored = data["datasets"].setdefault(name, {})
+    stored.update({k: v for k, v in entry.items() if k != "models"})
+    stored.setdefault("models", {}).update(entry["models"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n")
     return data
 
 
