@@ -36,6 +36,7 @@ import quality_datasets as qd
 
 #: sknorm's defaults before this benchmark existed, as parameters of today's.
 PREVIOUS = {
+    "batch_norm": "before",
     "early_stopping": False,
     "dropout": 0.0,
     "hidden_layer_sizes": (100, 100),
@@ -49,7 +50,8 @@ CHAIN = [
     ("+ dropout='auto'", {"dropout": "auto"}),
     ("+ hidden_layer_sizes=(64, 64)", {"hidden_layer_sizes": (64, 64)}),
     ("+ label_smoothing='auto' (clf)", {"label_smoothing": "auto"}),
-    ("+ clip_predictions=0.1 (reg) (defaults)", {"clip_predictions": 0.1}),
+    ("+ clip_predictions=0.1 (reg)", {"clip_predictions": 0.1}),
+    ("+ batch_norm='auto' (average; defaults)", {"batch_norm": "auto"}),
 ]
 
 

@@ -56,6 +56,9 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 # every column to zero mean and unit variance.
 
 
+DEFAULT = "BN before + none, std X (default)"
+
+
 def models():
     mlp = {"random_state": 0}
     sk_mlp = {"random_state": 0}
@@ -76,11 +79,16 @@ def models():
         "BN after, std X": make_pipeline(
             Standardizer(), MLPRegressor(batch_norm="after", **mlp)
         ),
-        "BN before, raw X": MLPRegressor(**mlp),
-        "BN before + input BN, raw X": MLPRegressor(bn_input=True, **mlp),
-        "BN before, std X (default)": make_pipeline(
-            Standardizer(), MLPRegressor(**mlp)
+        "BN before, raw X": MLPRegressor(batch_norm="before", **mlp),
+        "BN before + input BN, raw X": MLPRegressor(
+            batch_norm="before", bn_input=True, **mlp
         ),
+        "BN before, std X": make_pipeline(
+            Standardizer(), MLPRegressor(batch_norm="before", **mlp)
+        ),
+        # batch_norm="auto": a network with BN before the activation and one
+        # without, each fitted on its own, predictions averaged.
+        DEFAULT: make_pipeline(Standardizer(), MLPRegressor(**mlp)),
     }
 
 
@@ -102,19 +110,19 @@ for task, (X, y) in tasks.items():
         r2 = model.score(X_test, y_test)
         results[task, name] = r2
         print(
-            f"{task:28s} {name:28s} R2={r2:7.3f} ({time.perf_counter() - start:.1f} s)"
+            f"{task:26s} {name:33s} R2={r2:6.3f} ({time.perf_counter() - start:.1f} s)"
         )
 
 # %%
 # The targets for sknorm's defaults, stated honestly.
 
 for task in tasks:
-    default = results[task, "BN before, std X (default)"]
+    default = results[task, DEFAULT]
     hgb = results[task, "HGB (sklearn)"]
     verdict = "meets" if default >= hgb else "misses"
     print(f"{task}: default pipeline {default:.4f} vs HGB {hgb:.4f}: {verdict}")
 raw_gap = (
-    results["T1 daytime GHI", "BN before, std X (default)"]
+    results["T1 daytime GHI", "BN before, std X"]
     - results["T1 daytime GHI", "BN before + input BN, raw X"]
 )
 print(f"T1: input BN on raw X is {raw_gap:+.4f} R2 below the standardized pipeline")

@@ -38,6 +38,7 @@ from sknorm._fit_state import (
 )
 from sknorm._fitted_mlp import FittedMLP
 from sknorm._history import HistoryRecorder
+from sknorm._members import fit_members
 from sknorm._sklearn_compat import CallbackSupportMixin, _check_sample_weight
 from sknorm._solver import (
     Hooks,
@@ -53,12 +54,14 @@ from sknorm._validation import (
     check_hidden_layer_sizes,
     check_sparse_bn_input,
     resolve_dropout,
+    resolve_n_iter_no_change,
     resolve_weight_decay,
     validate_numeric_data,
 )
 from sknorm.nn._layers import Dropout
 from sknorm.nn._layout import build_mlp
 from sknorm.nn._optimizers import SGD, Adam
+from sknorm.nn._parallel import Parallel
 from sknorm.nn._trainer import Trainer
 
 
@@ -74,6 +77,18 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         return check_hidden_layer_sizes(self.hidden_layer_sizes)
 
     def _build_network(self, n_in, n_out, dtype, rng, dropout, batch_norm):
+        if isinstance(batch_norm, tuple):
+            if not self._hidden_sizes():
+                raise ValueError(
+                    "batch_norm as a sequence averages member networks, which "
+                    "needs at least one hidden layer (hidden_layer_sizes)."
+                )
+            return Parallel(
+                [
+                    self._build_network(n_in, n_out, dtype, rng, dropout, placement)
+                    for placement in batch_norm
+                ]
+            )
         return build_mlp(
             n_in,
             n_out,
@@ -173,7 +188,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         Y = self._training_targets(Y, plan.held_out)
         check_batch_norm_rows(X.shape[0], plan.batch_norm)
         context = self._init_callback_context(
-            max_subtasks=self._n_callback_subtasks(incremental)
+            max_subtasks=self._n_callback_subtasks(incremental, plan)
         )
         tasks = FitTasks(self, context, X, y, user_weight)
         tasks.begin()
@@ -186,8 +201,26 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         return Y
 
     def _train(self, X, Y, sample_weight, first_call, incremental, tasks, plan):
+        """Train the network, or each member network on its own, then join them."""
+        if not plan.fits_members:
+            self._train_network(
+                X, Y, sample_weight, first_call, incremental, tasks, plan
+            )
+            return
+
+        def train_member(index, placement):
+            member_plan = plan._replace(batch_norm=placement)
+            self._train_network(
+                X, Y, sample_weight, True, False, tasks, member_plan, index
+            )
+
+        fit_members(self, plan.batch_norm, train_member, tasks)
+
+    def _train_network(
+        self, X, Y, sample_weight, first_call, incremental, tasks, plan, member=0
+    ):
         """Build or reuse the network, then run the solver on encoded targets."""
-        rng = self._make_rng(incremental)
+        rng = self._make_rng(incremental, member)
         if first_call:
             # scikit-learn continues from coefs_ assigned to an estimator that
             # was never fitted (partial_fit, warm start): so does sknorm.
@@ -227,7 +260,7 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
                     self._fit_lbfgs(X, Y, sample_weight, tasks)
                 else:
                     self._fit_stochastic(
-                        X, Y, sample_weight, rng, incremental, tasks, plan.held_out
+                        X, Y, sample_weight, rng, incremental, tasks, plan
                     )
             except Exception as exc:
                 # A failed fit leaves a model that predicts finite values (the
@@ -236,7 +269,8 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
                 usable = (
                     exc.usable if isinstance(exc, TrainingDiverged) else not first_call
                 )
-                if not usable:
+                # A later member's failure is its caller's: earlier members stand.
+                if not usable and member == 0:
                     discard_fit(self)
                 raise
 
@@ -249,20 +283,24 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             del self.network_
             raise
 
-    def _n_callback_subtasks(self, incremental):
+    def _n_callback_subtasks(self, incremental, plan):
         """Return how many iterations a fit reports to callbacks, at most."""
         if self.solver == "lbfgs":
             # One more: the subtask begun by the last iteration never runs.
-            return self.max_iter + 1
-        return 1 if incremental else self.max_iter
+            per_network = self.max_iter + 1
+        else:
+            per_network = 1 if incremental else self.max_iter
+        if plan.fits_members:
+            return per_network * len(plan.batch_norm)  # members one by one
+        return per_network
 
-    def _make_rng(self, incremental):
+    def _make_rng(self, incremental, member=0):
         # A fresh generator on every fit (never one stored across fits) makes
-        # refits bitwise identical; partial_fit calls differ through t_.
+        # refits bitwise identical; partial_fit calls differ through t_. The
+        # first member of an average draws what a single network would.
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        return np.random.default_rng(
-            [seed, self.t_ if incremental and hasattr(self, "t_") else 0]
-        )
+        entropy = [seed, self.t_ if incremental and hasattr(self, "t_") else 0]
+        return np.random.default_rng(entropy + [member] * (member > 0))
 
     def _initialize(self, n_features, n_outputs, dtype, rng, dropout, batch_norm):
         # Nothing of an earlier fit survives a fresh one.
@@ -331,36 +369,6 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             )
         self._check_lbfgs_outcome(result.nonfinite, start, X, sample_weight)
 
-    def _check_lbfgs_outcome(self, nonfinite, start, X, sample_weight):
-        """Finalize; raise TrainingDiverged unless the result predicts finitely.
-
-        ``start`` is the network before L-BFGS ran, the fallback when the
-        best point evaluated overflows at inference.
-        """
-        usable = self._usable(X, sample_weight)
-        if usable and not nonfinite:
-            return
-        if usable:
-            kept = (
-                "The estimator keeps the best point L-BFGS evaluated, but it is "
-                "not a converged fit."
-            )
-        else:
-            self.network_.restore(start)
-            usable = self._usable(X, sample_weight)
-            kept = (
-                "The estimator keeps the weights it started from."
-                if usable
-                else "No point predicts finite values, so the estimator is left "
-                "unfitted."
-            )
-        raise TrainingDiverged(
-            "Solver produced non-finite parameter weights or predictions. "
-            f"{kept} The input data may contain large values and need to be "
-            "preprocessed (e.g. sknorm.Standardizer).",
-            usable=usable,
-        )
-
     def _start_stochastic(self, early_stopping, incremental):
         """Set up the optimizer and the stopping records of this mode."""
         if not incremental or not hasattr(self, "_optimizer"):
@@ -374,12 +382,10 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
             # The first fit, or a warm start whose mode resolves anew.
             self._reset_stopping(early_stopping=early_stopping)
 
-    def _fit_stochastic(
-        self, X, Y, sample_weight, rng, incremental, tasks, early_stopping
-    ):
-        self._start_stochastic(early_stopping, incremental)
+    def _fit_stochastic(self, X, Y, sample_weight, rng, incremental, tasks, plan):
+        self._start_stochastic(plan.held_out, incremental)
         valid = None
-        if early_stopping:
+        if plan.held_out:
             X, Y, sample_weight, valid, tasks = self._hold_out(
                 X, Y, sample_weight, rng, tasks
             )
@@ -415,7 +421,11 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
                 batch_size=batch_size,
                 rng=rng,
                 stopping=Stopping.from_params(
-                    self.get_params(), incremental=incremental
+                    self.get_params(),
+                    incremental=incremental,
+                    n_iter_no_change=resolve_n_iter_no_change(
+                        self.n_iter_no_change, plan.averages
+                    ),
                 ),
                 progress=progress,
                 recorder=recorder,

@@ -53,6 +53,13 @@ class FitTasks:
         self.X = X
         self.y = y
         self.sample_weight = sample_weight
+        # Shared with the tasks of on_rows: a stop asked there ends this fit.
+        self._stops = []
+
+    @property
+    def stop_requested(self):
+        """Whether a callback asked to stop (the fit trains no further member)."""
+        return bool(self._stops)
 
     def _hook_kwargs(self):
         metadata = (
@@ -93,13 +100,15 @@ class FitTasks:
         FitTasks
             Tasks whose hooks receive those rows only.
         """
-        return FitTasks(
+        tasks = FitTasks(
             self.estimator,
             self.context,
             X,
             None if self.y is None else self.y[rows],
             None if self.sample_weight is None else self.sample_weight[rows],
         )
+        tasks._stops = self._stops
+        return tasks
 
     def begin_subtask(self, task_name, reconstruction_attributes):
         """Start a subtask of the root task and call its begin hooks.
@@ -137,9 +146,12 @@ class FitTasks:
         stop : bool
             True when a callback asks to stop iterating.
         """
-        return context.call_on_fit_task_end(
+        stop = context.call_on_fit_task_end(
             reconstruction_attributes=reconstruction_attributes, **self._hook_kwargs()
         )
+        if stop:
+            self._stops.append(True)
+        return stop
 
 
 class IterationTasks:

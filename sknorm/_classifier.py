@@ -79,7 +79,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     Notes
     -----
     Differences from scikit-learn's MLPClassifier: ``batch_norm='auto'``
-    (``'before'`` from 30 rows) by default; ``class_weight``; a 1-row
+    by default (from 30 rows, the average of a network with BN before the
+    activation and one without, whose ``coefs_`` are twice as wide as
+    ``hidden_layer_sizes``); ``class_weight``; a 1-row
     trailing mini-batch is merged into the previous one; ``y`` with a single
     class raises a ValueError; logistic probabilities stay strictly inside
     (0, 1); the early-stopping split is stratified for multiclass targets
@@ -139,7 +141,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        n_iter_no_change=10,
+        n_iter_no_change="auto",
         max_fun=15000,
         batch_norm="auto",
         bn_affine=True,

@@ -259,12 +259,22 @@ class PreactivationDisplay:
         history = getattr(mlp, "history_", None)
         if not history:
             raise _no_history_error(mlp, "activation-input percentiles")
+        # An average of networks shows its first member's units: the epochs
+        # that member was fitted alone, then those of all members together
+        # (warm starts), whose units start with the first member's.
+        history = [entry for entry in history if entry.get("member", 0) == 0]
         n_layers = len(history[0]["layers"])
+        widths = [
+            min(entry["layers"][i]["percentiles"].shape[1] for entry in history)
+            for i in range(n_layers)
+        ]
         display = cls(
             epochs=np.array([entry["epoch"] for entry in history]),
             percentiles=[
-                np.stack([entry["layers"][i]["percentiles"] for entry in history])
-                for i in range(n_layers)
+                np.stack(
+                    [entry["layers"][i]["percentiles"][:, :width] for entry in history]
+                )
+                for i, width in enumerate(widths)
             ],
             elapsed_seconds=np.array([entry["elapsed_seconds"] for entry in history]),
         )

@@ -109,21 +109,34 @@ default='adaptive'
     epsilon : float, default=1e-8
         Adam's numerical-stability constant.
 
-    n_iter_no_change : int or np.inf, default=10
-        Epochs without ``tol`` improvement before stopping.
+    n_iter_no_change : int, np.inf or 'auto', default='auto'
+        Epochs without ``tol`` improvement before stopping (and before the
+        'adaptive' rate drops). ``'auto'`` is scikit-learn's 10 for one
+        network and 5 for each member of an average of networks (see
+        ``batch_norm``), so that two members cost about one network.
 
     max_fun : int, default=15000
         Maximum loss evaluations of 'lbfgs'.
 
-    batch_norm : {'before', 'after', 'auto'} or None, default='auto'
+    batch_norm : {'before', 'after', 'auto'}, None or tuple, default='auto'
         Where each hidden layer's batch normalization goes: ``'before'`` the
         activation (the paper's placement; the hidden Linear then has no bias,
         since BN's beta replaces it), ``'after'`` it, or None for a plain MLP.
-        ``'auto'`` is ``'before'``, except None when a ``fit`` of fewer than
-        30 rows (of non-zero weight) builds the network: the batch is then the
-        whole tiny set, and normalized units let the network fit its noise in
-        a few steps (``weight_decay='auto'`` decays the weights there
-        instead). ``partial_fit`` always builds ``'before'``.
+        A tuple of these, such as ``('before', None)``, trains one member
+        network per placement and predicts their average (for classifiers,
+        of their output-layer logits): a fresh ``fit`` trains the members one
+        after the other, each as a single network of its placement would be
+        (its own draws, validation split, schedule and best epoch); warm
+        starts and ``partial_fit`` continue them together. The average folds
+        into one plain MLP whose hidden layers are the members' side by side:
+        ``coefs_`` are as wide as all members together.
+        ``'auto'`` is ``('before', None)`` when a ``fit`` of at least 30 rows
+        (of non-zero weight) builds the network, with 'adam' or 'sgd' and at
+        least one hidden layer (and not from assigned ``coefs_``); None for a
+        ``fit`` of fewer than 30 rows: the batch is then the whole tiny set,
+        and normalized units let the network fit its noise in a few steps
+        (``weight_decay='auto'`` decays the weights there instead); else
+        ``'before'`` (``partial_fit`` always builds ``'before'``).
 
     bn_affine : bool, default=True
         Learn a per-unit scale (gamma) and shift (beta) after normalizing.
@@ -232,10 +245,10 @@ loss_ : float
     intercepts_ : list of ndarray of shape (n_fan_out,)
         Biases of the equivalent plain MLP (assignable like ``coefs_``).
 
-    network_ : sknorm.nn.Sequential
+    network_ : sknorm.nn.Sequential or sknorm.nn.Parallel
         The trained, unfolded network (Linear, BatchNorm1d, activation and
-        Dropout layers); the source of truth for ``warm_start`` and
-        ``partial_fit``.
+        Dropout layers; a ``Parallel`` of member networks for an average);
+        the source of truth for ``warm_start`` and ``partial_fit``.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -244,7 +257,12 @@ loss_ : float
         Names of features seen during fit, when X has string column names.
 
     n_iter_ : int
-        Epochs run ('sgd', 'adam') or L-BFGS iterations.
+        Epochs run ('sgd', 'adam') or L-BFGS iterations. A fit of an average
+        of networks adds its members' up; its ``loss_curve_``,
+        ``validation_scores_`` and ``history_`` list the first member's
+        epochs, then the next member's (``history_`` entries name it in
+        ``"member"``), and ``loss_``, ``best_loss_`` and
+        ``best_validation_score_`` are the members' averages.
 
     n_layers_ : int
         Number of layers, input and output included.
@@ -255,7 +273,8 @@ loss_ : float
 
 _MLP_CALLBACKS = """\
 Callbacks (scikit-learn >= 1.9, ``set_callbacks``): each fit is a task
-    whose subtasks are the epochs ('sgd', 'adam') or the L-BFGS iterations;
+    whose subtasks are the epochs ('sgd', 'adam') or the L-BFGS iterations
+    (of each member in turn, for a fit of an average of networks);
     ``ProgressBar`` follows them, ``ScoringMonitor`` scores the model after
     each one, and a callback returning True from ``on_fit_task_end`` stops
     training as convergence does. Callbacks set on a Pipeline or a search

@@ -6,6 +6,9 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.utils.validation import check_is_fitted
 
+from sknorm._fit_plan import built_batch_norm
+from sknorm._validation import resolve_n_iter_no_change
+
 # Constructor arguments scikit-learn's MLPs have; everything else is sknorm's.
 _SKLEARN_PARAMS = (
     "hidden_layer_sizes",
@@ -75,7 +78,11 @@ def to_sklearn_mlp(est):
             "which supports identity, logistic, tanh and relu."
         )
     params = {name: getattr(est, name) for name in _SKLEARN_PARAMS}
-    params["hidden_layer_sizes"] = built["hidden_layer_sizes"]
+    # The folded widths: an average of member networks is one wider MLP.
+    params["hidden_layer_sizes"] = tuple(c.shape[1] for c in est.coefs_[:-1])
+    params["n_iter_no_change"] = resolve_n_iter_no_change(
+        est.n_iter_no_change, isinstance(built_batch_norm(est), tuple)
+    )
     params["activation"] = built["activation"]
     # Settings scikit-learn's MLP does not know, as their nearest equivalent
     # (they only matter if the exported model is refitted).

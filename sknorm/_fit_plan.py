@@ -24,8 +24,15 @@ class FitPlan(NamedTuple):
     n_weighted: int
     #: Whether the fit holds out early-stopping rows.
     held_out: bool
-    #: The batch-norm placement of the network it trains.
-    batch_norm: str | None
+    #: The batch-norm placement of the network it trains (a tuple: members).
+    batch_norm: str | tuple | None
+    #: Whether the fit trains member networks one by one (a fresh ``fit``).
+    fits_members: bool = False
+
+    @property
+    def averages(self):
+        """Whether the model is an average of networks (or a member of one)."""
+        return self.fits_members or isinstance(self.batch_norm, tuple)
 
 
 def plan_fit(estimator, Y, sample_weight, *, first_call, incremental):
@@ -52,12 +59,34 @@ def plan_fit(estimator, Y, sample_weight, *, first_call, incremental):
     n_weighted = np.count_nonzero(sample_weight)
     if first_call:
         batch_norm = resolve_batch_norm(
-            estimator.batch_norm, n_weighted, incremental=incremental
+            estimator.batch_norm,
+            n_weighted,
+            incremental=incremental,
+            single=_single_network(estimator, incremental),
         )
     else:
         batch_norm = built_batch_norm(estimator)
     held_out = _holds_out_rows(estimator, Y, sample_weight, n_weighted, incremental)
-    return FitPlan(n_weighted, held_out, batch_norm)
+    fits_members = first_call and not incremental and isinstance(batch_norm, tuple)
+    return FitPlan(n_weighted, held_out, batch_norm, fits_members)
+
+
+def _single_network(estimator, incremental):
+    """Whether 'auto' keeps one network where it would average two.
+
+    L-BFGS and ``bn_input=True`` (the average was measured with Adam, on
+    standardized inputs: its member without BN has no input BN either), no
+    hidden layer (members would be linear models alike), and a first fit
+    that continues assigned ``coefs_`` (whose shapes are one network's, as
+    in scikit-learn).
+    """
+    assigned = (incremental or estimator.warm_start) and hasattr(estimator, "coefs_")
+    return (
+        estimator.solver == "lbfgs"
+        or estimator.bn_input
+        or not estimator._hidden_sizes()
+        or assigned
+    )
 
 
 def built_batch_norm(estimator):

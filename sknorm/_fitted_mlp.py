@@ -16,11 +16,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from sknorm._assigned import as_weight_lists, fold_digest, load_plain_mlp
 from sknorm._sklearn_compat import _check_sample_weight
+from sknorm._solver import TrainingDiverged
 from sknorm._validation import check_magnitude, validate_numeric_data
 from sknorm.nn._folding import fold_batchnorm
 from sknorm.nn._inference import dense_forward
 from sknorm.nn._layers import Dropout, Linear
 from sknorm.nn._losses import OUTPUT_ACTIVATIONS
+from sknorm.nn._parallel import Parallel, split_merged
 from sknorm.nn._population import population_statistics
 
 
@@ -70,6 +72,36 @@ class FittedMLP:
             X_held_out is None or self._predicts_finite(X_held_out)
         )
 
+    def _check_lbfgs_outcome(self, nonfinite, start, X, sample_weight):
+        """Finalize; raise TrainingDiverged unless the result predicts finitely.
+
+        ``start`` is the network before L-BFGS ran, the fallback when the
+        best point evaluated overflows at inference.
+        """
+        usable = self._usable(X, sample_weight)
+        if usable and not nonfinite:
+            return
+        if usable:
+            kept = (
+                "The estimator keeps the best point L-BFGS evaluated, but it is "
+                "not a converged fit."
+            )
+        else:
+            self.network_.restore(start)
+            usable = self._usable(X, sample_weight)
+            kept = (
+                "The estimator keeps the weights it started from."
+                if usable
+                else "No point predicts finite values, so the estimator is left "
+                "unfitted."
+            )
+        raise TrainingDiverged(
+            "Solver produced non-finite parameter weights or predictions. "
+            f"{kept} The input data may contain large values and need to be "
+            "preprocessed (e.g. sknorm.Standardizer).",
+            usable=usable,
+        )
+
     def _predicts_finite(self, X):
         """Whether ``coefs_``/``intercepts_`` and the predictions for ``X`` are finite.
 
@@ -102,6 +134,11 @@ class FittedMLP:
         if theta is not None:
             twin.network_.set_flat_params(theta)
         twin._finalize(X, sample_weight, incremental)
+        done = getattr(self, "_members_done", ())
+        if done:  # the members fitted before this one, as the fit would join them
+            networks = [member.network.copy() for member in done]
+            twin.network_ = Parallel([*networks, twin.network_])
+            twin._fold()
         return {
             "network_": twin.network_,
             "coefs_": twin.coefs_,
@@ -150,9 +187,19 @@ class FittedMLP:
         See :mod:`sknorm._assigned`: with batch normalization the BN layers
         become the identity, so ``network`` predicts the assigned weights.
         """
-        n_layers = sum(isinstance(layer, Linear) for layer in network.layers)
+        members = getattr(network, "members", [network])
+        n_layers = sum(isinstance(layer, Linear) for layer in members[0].layers)
         coefs, intercepts = as_weight_lists(self.coefs_, self.intercepts_, n_layers)
-        load_plain_mlp(network, *self._unfold_output(coefs, intercepts))
+        coefs, intercepts = self._unfold_output(coefs, intercepts)
+        if len(members) == 1:
+            load_plain_mlp(network, coefs, intercepts)
+            return
+        # An average of members holds block-diagonal weights: each member
+        # gets its blocks back (weights across members cannot be trained).
+        for member, weights in zip(
+            members, split_merged(coefs, intercepts, len(members)), strict=True
+        ):
+            load_plain_mlp(member, *weights)
 
     # --------------------------------------------------------------- predict
     def _dense_forward(self, X):

@@ -71,8 +71,9 @@ def preactivation_statistics(network, probe):
 
     Parameters
     ----------
-    network : sknorm.nn.Sequential
-        The network; the layer output feeding each activation layer is
+    network : sknorm.nn.Sequential or Parallel
+        The network (a Parallel's members side by side, unit by unit); the
+        layer output feeding each activation layer is
         summarized (the BN output with BN before the activation, the Linear
         output otherwise).
     probe : ndarray of shape (n_rows, n_features)
@@ -87,6 +88,11 @@ def preactivation_statistics(network, probe):
         of each unit's mean; ``"std"``, the average over units of each unit's
         standard deviation (its spread over the probe).
     """
+    members = getattr(network, "members", None)
+    if members is not None:
+        # Members side by side: each hidden layer's units, member after member.
+        per_member = [preactivation_statistics(member, probe) for member in members]
+        return [_concatenate_units(layer) for layer in zip(*per_member, strict=True)]
     stages = split_stages(network.layers)
     last = [stage for stage in stages if stage.activation is not None][-1:]
     stats, h = [], probe
@@ -103,6 +109,15 @@ def preactivation_statistics(network, probe):
         for layer in stage.rest:
             h = _probe_forward(layer, h)
     return stats
+
+
+def _concatenate_units(summaries):
+    """One layer's summary over the units of every member (equal widths)."""
+    return {
+        "percentiles": np.hstack([s["percentiles"] for s in summaries]),
+        "mean": float(np.mean([s["mean"] for s in summaries])),
+        "std": float(np.mean([s["std"] for s in summaries])),
+    }
 
 
 def _probe_forward(layer, h):

@@ -5,6 +5,7 @@ SKOPS_TRUSTED_TYPES = (
     "sknorm._regressor.MLPRegressor",
     "sknorm._standardizer.Standardizer",
     "sknorm.nn._network.Sequential",
+    "sknorm.nn._parallel.Parallel",
     "sknorm.nn._layers.Linear",
     "sknorm.nn._batchnorm.BatchNorm1d",
     "sknorm.nn._layers.Dropout",

@@ -88,7 +88,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     Notes
     -----
     Differences from scikit-learn's MLPRegressor: ``batch_norm='auto'``
-    (``'before'`` from 30 rows) by default; targets are standardized by
+    by default (from 30 rows, the average of a network with BN before the
+    activation and one without, whose ``coefs_`` are twice as wide as
+    ``hidden_layer_sizes``); targets are standardized by
     default, so ``loss_``, ``loss_curve_`` and ``tol`` are in standardized
     units; predictions are clipped to the widened range of the training
     targets (``clip_predictions``); the tags declare multi-output support;
@@ -155,7 +157,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        n_iter_no_change=10,
+        n_iter_no_change="auto",
         max_fun=15000,
         batch_norm="auto",
         bn_affine=True,

@@ -68,12 +68,15 @@ class Stopping:
     warn_at_max_iter: bool = True
 
     @classmethod
-    def from_params(cls, params, *, incremental):
-        """Build from an estimator's ``get_params()``; one epoch if ``incremental``."""
+    def from_params(cls, params, *, incremental, n_iter_no_change):
+        """Build from an estimator's ``get_params()``; one epoch if ``incremental``.
+
+        ``n_iter_no_change`` is the parameter resolved for this fit.
+        """
         return cls(
             epochs=1 if incremental else params["max_iter"],
             tol=params["tol"],
-            n_iter_no_change=params["n_iter_no_change"],
+            n_iter_no_change=n_iter_no_change,
             shuffle=params["shuffle"],
             verbose=params["verbose"],
             max_iter=params["max_iter"],

@@ -250,6 +250,16 @@ AUTO_DROPOUT = 0.1
 # (50-700 rows) and stays off. Both keep training a deterministic function of
 # the rows, so integer sample weights stay equivalent to repeated rows.
 AUTO_WEIGHT_DECAY_TINY = 4.0
+# batch_norm="auto" from AUTO_MIN_ROWS rows in fit: the average of a network
+# with BN before the activation and one without, each fitted on its own.
+# Members differing in their BN gained on both halves of the quality suite
+# and on the small tables, where members differing only in their seed did
+# not (docs/user_guide/tuning.md).
+AUTO_MEMBERS = ("before", None)
+# n_iter_no_change="auto": scikit-learn's 10 for one network, 5 for each
+# member of an average (see resolve_n_iter_no_change).
+AUTO_PATIENCE = 10
+AUTO_PATIENCE_MEMBERS = 5
 # MLPClassifier's label_smoothing="auto" with early stopping (RealMLP-TD's
 # value; 0.05 and 0.2 scored the same on half A of the quality suite).
 AUTO_LABEL_SMOOTHING = 0.1
@@ -278,7 +288,7 @@ def resolve_early_stopping(early_stopping, n_samples, incremental):
 
 def check_batch_norm_rows(n_rows, batch_norm, what="n_samples"):
     """Raise if batch normalization (``batch_norm`` not None) gets 1-row batches."""
-    if batch_norm is not None and n_rows < 2:
+    if uses_batch_norm(batch_norm) and n_rows < 2:
         raise ValueError(
             f"Found {what}={n_rows}, but batch normalization needs at least "
             "2 samples per batch to compute batch statistics (n_samples=1 "
@@ -331,27 +341,67 @@ def resolve_dropout(dropout, n_samples, solver, *, incremental, held_out):
     return AUTO_DROPOUT
 
 
-def resolve_batch_norm(batch_norm, n_samples, *, incremental):
-    """Return the batch-norm placement ('auto': none below 30 rows in fit).
+def resolve_batch_norm(batch_norm, n_samples, *, incremental, single=False):
+    """Return the batch-norm placement ('auto': two members from 30 rows in fit).
 
     Parameters
     ----------
-    batch_norm : {'before', 'after', 'auto'} or None
-        The parameter's value.
+    batch_norm : {'before', 'after', 'auto'}, None or tuple
+        The parameter's value; a tuple (or list) of placements asks for one
+        member network per placement.
     n_samples : int
         Rows of non-zero weight in the fit that builds the network.
     incremental : bool
         Whether that fit is ``partial_fit``, whose chunk size says nothing
         about the size of the data.
+    single : bool, default=False
+        Whether 'auto' must build one network (see ``sknorm._fit_plan``).
 
     Returns
     -------
-    {'before', 'after'} or None
-        For 'auto': None for a ``fit`` of fewer than 30 rows, else 'before'.
+    {'before', 'after'}, None or tuple
+        For 'auto': None for a ``fit`` of fewer than 30 rows;
+        :data:`AUTO_MEMBERS` for a ``fit`` of 30 rows or more, unless
+        ``single``; else 'before' (``partial_fit`` always).
     """
+    if isinstance(batch_norm, tuple | list):
+        return check_member_placements(batch_norm)
     if batch_norm != "auto":
         return batch_norm
-    return None if _tiny_fit(n_samples, incremental) else "before"
+    if _tiny_fit(n_samples, incremental):
+        return None
+    return "before" if incremental or single else AUTO_MEMBERS
+
+
+def resolve_n_iter_no_change(n_iter_no_change, averages):
+    """Return the stopping patience ('auto': 5 for an average of networks, else 10).
+
+    Each member of an average stops after 5 epochs without improvement, so
+    that two members cost about one network at 10: on the quality suite
+    and the small tables, members at 5 also scored higher than at 10.
+    """
+    if n_iter_no_change != "auto":
+        return n_iter_no_change
+    return AUTO_PATIENCE_MEMBERS if averages else AUTO_PATIENCE
+
+
+def check_member_placements(placements):
+    """Return ``placements`` as a tuple of at least 2 placements, or raise."""
+    allowed = ("before", "after", None)
+    if len(placements) < 2 or any(p not in allowed for p in placements):
+        raise ValueError(
+            "batch_norm as a sequence gives one member network per placement: "
+            "it needs at least 2 entries among 'before', 'after' and None, got "
+            f"{placements!r}."
+        )
+    return tuple(placements)
+
+
+def uses_batch_norm(placement):
+    """Whether a resolved placement (or any member's) normalizes batches."""
+    if isinstance(placement, tuple):
+        return any(p is not None for p in placement)
+    return placement is not None
 
 
 def resolve_weight_decay(weight_decay, n_samples, *, incremental):
@@ -444,9 +494,10 @@ MLP_PARAMETER_CONSTRAINTS = {
     "n_iter_no_change": [
         Interval(Integral, 1, None, closed="left"),
         Options(Real, {np.inf}),
+        StrOptions({"auto"}),
     ],
     "max_fun": [Interval(Integral, 1, None, closed="left")],
-    "batch_norm": [StrOptions({"before", "after", "auto"}), None],
+    "batch_norm": [StrOptions({"before", "after", "auto"}), None, tuple, list],
     "bn_affine": ["boolean"],
     "bn_momentum": [Interval(Real, 0, 1, closed="both")],
     "bn_epsilon": [Interval(Real, 0, None, closed="neither")],

@@ -84,7 +84,9 @@ def _assert_state_equal(state, other):
 
 
 def _dropout_rates(est):
-    return [layer.rate for layer in est.network_.layers if isinstance(layer, Dropout)]
+    """The dropout rates of the network (of its first member, for an average)."""
+    network = getattr(est.network_, "members", [est.network_])[0]
+    return [layer.rate for layer in network.layers if isinstance(layer, Dropout)]
 
 
 def _coefs_equal(est, other):

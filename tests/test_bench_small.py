@@ -21,6 +21,6 @@ def test_one_split_prints_a_row_per_dataset(capsys, monkeypatch):
     for name in ("wine", "diabetes"):
         row = next(line for line in printed if line.startswith(name))
         scores = [float(value) for value in row.split()[3:]]
-        assert len(scores) == 4  # sknorm, dropout_0.1, sk_mlp, hgb
+        assert len(scores) == 4  # sknorm, one_network, sk_mlp, hgb
         assert all(math.isfinite(score) for score in scores)
     assert any(line.startswith("sk_mlp") and "W/T/L" in line for line in printed)

@@ -264,7 +264,7 @@ def test_callbacks_verbose_output_unchanged(capsys):
         expected = capsys.readouterr().out
         MLPRegressor(verbose=True, **SMALL).set_callbacks(Recorder()).fit(X, y)
     assert capsys.readouterr().out == expected
-    assert expected.count("Iteration ") == SMALL["max_iter"]
+    assert expected.count("Iteration ") == 2 * SMALL["max_iter"]  # two members
 
 
 @requires_callbacks
@@ -377,10 +377,10 @@ def test_callbacks_propagate_through_grid_search():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         search.set_callbacks(counter).fit(X, y)
-    # 2 candidates x 2 folds, then the refit.
+    # 2 candidates x 2 folds, then the refit; each fit trains two members.
     assert counter.ended["Standardizer", "fit"] == 5
     assert counter.ended["MLPRegressor", "fit"] == 5
-    assert counter.ended["MLPRegressor", "epoch"] == 5 * SMALL["max_iter"]
+    assert counter.ended["MLPRegressor", "epoch"] == 5 * 2 * SMALL["max_iter"]
 
 
 @requires_callbacks

@@ -167,7 +167,8 @@ def test_classifier_predict_does_not_change_state():
 def test_classifier_warm_start_continues(monkeypatch):
     """Check that warm_start starts from the previous weights and lowers the loss."""
     X, y = _blobs(200)
-    clf = MLPClassifier(max_iter=5, warm_start=True, **FAST).fit(X, y)
+    clf = MLPClassifier(max_iter=5, warm_start=True, batch_norm="before", **FAST)
+    clf.fit(X, y)
     first_curve, previous = list(clf.loss_curve_), clf.network_.get_flat_params()
     original, starts = Trainer.objective, []
 

@@ -61,6 +61,7 @@ def test_refit_never_restores_an_earlier_fits_best_state():
     X, y = _poisson_data()
     est = MLPRegressor(
         loss="poisson",
+        batch_norm="before",  # the reproducer's network
         early_stopping=True,
         hidden_layer_sizes=(1,),
         max_iter=3,
@@ -336,7 +337,7 @@ def test_unfitted_estimator_trains_from_assigned_weights():
 def test_recompute_bn_statistics_uses_assigned_weights():
     """Check recompute_bn_statistics starts from assigned weights, not network_."""
     X, y = _regression_data(60)
-    reg = MLPRegressor(max_iter=3, random_state=0)
+    reg = MLPRegressor(max_iter=3, random_state=0, batch_norm="before")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, y)

@@ -17,7 +17,7 @@ def _fitted_pipeline():
 
 def test_skops_trusted_types_is_a_tuple_of_names():
     assert isinstance(SKOPS_TRUSTED_TYPES, tuple)
-    assert len(set(SKOPS_TRUSTED_TYPES)) == len(SKOPS_TRUSTED_TYPES) == 14
+    assert len(set(SKOPS_TRUSTED_TYPES)) == len(SKOPS_TRUSTED_TYPES) == 15
     assert all(name.startswith("sknorm.") for name in SKOPS_TRUSTED_TYPES)
 
 

@@ -17,6 +17,7 @@ from regressor_helpers import (
 from sklearn.exceptions import ConvergenceWarning
 
 from sknorm import MLPRegressor
+from sknorm._validation import AUTO_MEMBERS
 from sknorm._validation import AUTO_WEIGHT_DECAY_TINY as TINY_DECAY
 from sknorm.nn._layers import BatchNorm1d
 
@@ -114,6 +115,7 @@ def test_regressor_early_stopping_restores_best_epoch():
         "max_iter": 60,
         "n_iter_no_change": 60,
         "dropout": 0.1,  # 'auto' would give the plain fit 0.3
+        "batch_norm": "before",  # one network ('auto' averages two)
         "random_state": 0,
     }
     reg = MLPRegressor(early_stopping=True, validation_split="last", **params)
@@ -220,7 +222,7 @@ def test_regressor_early_stopping_auto_off_when_weighted_rows_cannot_spare_it():
     with pytest.raises(ValueError, match="only 800 rows have one"):
         MLPRegressor(early_stopping=True, max_iter=2).fit(X, y, w)
     w[:1100] = 1.0
-    assert len(reg.fit(X, y, w).validation_scores_) == 2
+    assert len(reg.fit(X, y, w).validation_scores_) == 2 * 2  # two members
 
 
 @pytest.mark.parametrize(
@@ -274,7 +276,8 @@ def _has_batch_norm(est):
     [(29, 0, False), (30, 0, True), (40, 11, False), (40, 10, True)],
 )
 def test_regressor_batch_norm_auto_depends_on_rows(n_rows, n_zero_weight, expected):
-    """Check batch_norm='auto': none below 30 rows of non-zero weight, else 'before'.
+    """Check batch_norm='auto': none below 30 rows of non-zero weight, else the
+    average of a network with BN before the activation and one without.
 
     The network must equal the one built with the placement set explicitly.
     """
@@ -283,7 +286,7 @@ def test_regressor_batch_norm_auto_depends_on_rows(n_rows, n_zero_weight, expect
     sample_weight[:n_zero_weight] = 0.0
     settings = {"max_iter": 5, **FAST}
     auto = MLPRegressor(batch_norm="auto", **settings).fit(X, y, sample_weight)
-    placement = "before" if expected else None
+    placement = AUTO_MEMBERS if expected else None
     explicit = MLPRegressor(batch_norm=placement, **settings)
     explicit.fit(X, y, sample_weight)
     assert _has_batch_norm(auto) is expected

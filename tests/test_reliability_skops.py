@@ -54,6 +54,10 @@ SKOPS_CONFIGS = [
     pytest.param(
         "regressor", {"dropout": 0.2, "early_stopping": True}, id="dropout-es"
     ),
+    # One network keeps its optimizer (an average's members start a new one).
+    pytest.param(
+        "regressor", {"solver": "sgd", "batch_norm": "before"}, id="one-network-sgd"
+    ),
     pytest.param(
         "classifier", {"batch_norm": None, "dropout": 0.2}, id="no-bn-dropout"
     ),
