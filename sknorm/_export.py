@@ -6,7 +6,6 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.utils.validation import check_is_fitted
 
-from sknorm._fit_plan import built_batch_norm
 from sknorm._validation import resolve_n_iter_no_change
 
 # Constructor arguments scikit-learn's MLPs have; everything else is sknorm's.
@@ -81,7 +80,7 @@ def to_sklearn_mlp(est):
     # The folded widths: an average of member networks is one wider MLP.
     params["hidden_layer_sizes"] = tuple(c.shape[1] for c in est.coefs_[:-1])
     params["n_iter_no_change"] = resolve_n_iter_no_change(
-        est.n_iter_no_change, isinstance(built_batch_norm(est), tuple)
+        est.n_iter_no_change, len(est.network_.members) > 1
     )
     params["activation"] = built["activation"]
     # Settings scikit-learn's MLP does not know, as their nearest equivalent

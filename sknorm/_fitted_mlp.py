@@ -187,7 +187,7 @@ class FittedMLP:
         See :mod:`sknorm._assigned`: with batch normalization the BN layers
         become the identity, so ``network`` predicts the assigned weights.
         """
-        members = getattr(network, "members", [network])
+        members = network.members
         n_layers = sum(isinstance(layer, Linear) for layer in members[0].layers)
         coefs, intercepts = as_weight_lists(self.coefs_, self.intercepts_, n_layers)
         coefs, intercepts = self._unfold_output(coefs, intercepts)

@@ -88,10 +88,9 @@ def preactivation_statistics(network, probe):
         of each unit's mean; ``"std"``, the average over units of each unit's
         standard deviation (its spread over the probe).
     """
-    members = getattr(network, "members", None)
-    if members is not None:
+    if len(network.members) > 1:
         # Members side by side: each hidden layer's units, member after member.
-        per_member = [preactivation_statistics(member, probe) for member in members]
+        per_member = [preactivation_statistics(m, probe) for m in network.members]
         return [_concatenate_units(layer) for layer in zip(*per_member, strict=True)]
     stages = split_stages(network.layers)
     last = [stage for stage in stages if stage.activation is not None][-1:]

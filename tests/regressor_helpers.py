@@ -85,7 +85,7 @@ def _assert_state_equal(state, other):
 
 def _dropout_rates(est):
     """The dropout rates of the network (of its first member, for an average)."""
-    network = getattr(est.network_, "members", [est.network_])[0]
+    network = est.network_.members[0]
     return [layer.rate for layer in network.layers if isinstance(layer, Dropout)]
 
 

@@ -9,14 +9,14 @@ plain MLP's.
 import copy
 
 import numpy as np
+import scipy.linalg
 
 from sknorm.nn._batchnorm import BatchNorm1d, inference_scale_shift
 from sknorm.nn._layers import Dropout, Linear
 from sknorm.nn._layout import split_stages
 from sknorm.nn._network import Sequential
-from sknorm.nn._parallel import Parallel, merge_members
 
-__all__ = ["fold_batchnorm"]
+__all__ = ["fold_batchnorm", "merge_members"]
 
 
 def fold_batchnorm(network):
@@ -30,9 +30,10 @@ def fold_batchnorm(network):
     ----------
     network : Sequential or Parallel
         The network to fold (a Parallel folds into the one plain MLP that
-        averages its folded members). Each BatchNorm1d must directly follow a Linear
-        (``Linear -> BN -> activation``) or directly precede one
-        (``activation -> BN -> Linear``), Dropout layers being ignored.
+        averages its folded members, :func:`merge_members`). Each
+        BatchNorm1d must directly follow a Linear (``Linear -> BN ->
+        activation``) or directly precede one (``activation -> BN ->
+        Linear``), Dropout layers being ignored.
 
     Returns
     -------
@@ -76,7 +77,7 @@ def fold_batchnorm(network):
     >>> bool(np.allclose(folded.predict(x), net.predict(x)))
     True
     """
-    if isinstance(network, Parallel):
+    if len(network.members) > 1:
         return merge_members([fold_batchnorm(member) for member in network.members])
     # Dropout is the identity in inference, so dropping it first lets a BN
     # separated from its Linear by a Dropout still be folded.
@@ -103,6 +104,69 @@ def fold_batchnorm(network):
             else:
                 raise ValueError(_unfoldable_message(layers, layer))
     return Sequential(folded)
+
+
+def merge_members(members):
+    """Return the plain MLP that computes the average of plain ``members``.
+
+    Parameters
+    ----------
+    members : list of Sequential
+        Folded networks (``Linear``, activation, ..., ``Linear``) of the same
+        depth and activations, without BatchNorm1d or Dropout.
+
+    Returns
+    -------
+    Sequential
+        Hidden Linears with block-diagonal weights (member after member),
+        the output Linear stacking the members' weights divided by their
+        number, its bias their average.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknorm.nn._layout import build_mlp
+    >>> from sknorm.nn._folding import merge_members
+    >>> rng = np.random.default_rng(0)
+    >>> a, b = (build_mlp(3, 2, hidden_layer_sizes=(4,), batch_norm=None, rng=rng)
+    ...         for _ in range(2))
+    >>> x = rng.standard_normal((5, 3))
+    >>> merged = merge_members([a, b])
+    >>> merged.layers[0].params["weight"].shape
+    (3, 8)
+    >>> bool(np.allclose(merged.predict(x), (a.predict(x) + b.predict(x)) / 2))
+    True
+    """
+    layer_lists = [member.layers for member in members]
+    if len({len(layers) for layers in layer_lists}) != 1:
+        raise ValueError("Members to merge must have the same depth.")
+    n_linears = sum(isinstance(layer, Linear) for layer in layer_lists[0])
+    if n_linears < 2:
+        raise ValueError("Members to merge need at least one hidden layer.")
+    merged, seen = [], 0
+    for layers in zip(*layer_lists, strict=True):
+        if not isinstance(layers[0], Linear):
+            if len({type(layer) for layer in layers}) != 1:
+                raise ValueError("Members to merge must share their activations.")
+            merged.append(layers[0])
+            continue
+        seen += 1
+        weights = [layer.params["weight"] for layer in layers]
+        biases = [
+            np.broadcast_to(layer.params.get("bias", 0.0), layer.n_out)
+            for layer in layers
+        ]
+        dtype = weights[0].dtype
+        if seen == n_linears:
+            # The output Linear averages the members instead of stacking them.
+            n = len(layers)
+            merged.append(_new_linear(np.vstack(weights) / n, sum(biases) / n, dtype))
+        else:
+            weight = (
+                np.hstack(weights) if seen == 1 else scipy.linalg.block_diag(*weights)
+            )
+            merged.append(_new_linear(weight, np.concatenate(biases), dtype))
+    return Sequential(merged)
 
 
 def _new_linear(weight, bias, dtype):

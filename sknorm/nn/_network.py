@@ -61,6 +61,11 @@ class Sequential:
     def __init__(self, layers):
         self.layers = list(layers)
 
+    @property
+    def members(self):
+        """Return the member networks: this one alone (a Parallel has several)."""
+        return [self]
+
     def forward(self, x, *, training, sample_weight=None):
         """Run every layer, keeping the caches for :meth:`backward`.
 

@@ -9,7 +9,8 @@ the model predicts the average of the members' outputs.
 
 In inference every member folds into a plain MLP (:func:`fold_batchnorm`),
 and the average of plain MLPs of equal depth and activation is one plain MLP
-with block-diagonal hidden weights (:func:`merge_members`): prediction,
+with block-diagonal hidden weights
+(:func:`~sknorm.nn._folding.merge_members`): prediction,
 export and ONNX need nothing new.
 """
 
@@ -18,7 +19,7 @@ import numpy as np
 from sknorm.nn._layers import Linear
 from sknorm.nn._network import Sequential
 
-__all__ = ["Parallel", "merge_members", "split_merged"]
+__all__ = ["Parallel", "split_merged"]
 
 
 class Parallel(Sequential):
@@ -61,14 +62,19 @@ class Parallel(Sequential):
     """
 
     def __init__(self, members):
-        self.members = list(members)
-        if len(self.members) < 2:
+        self._members = list(members)
+        if len(self._members) < 2:
             raise ValueError(f"Parallel needs at least 2 members, got {len(members)}.")
-        outputs = {_n_outputs(member) for member in self.members}
+        outputs = {_n_outputs(member) for member in self._members}
         if len(outputs) != 1:
             raise ValueError(f"Members must have one number of outputs, got {outputs}.")
         self.n_outputs = outputs.pop()
-        super().__init__([layer for member in self.members for layer in member.layers])
+        super().__init__([layer for member in self._members for layer in member.layers])
+
+    @property
+    def members(self):
+        """Return the member networks, in order."""
+        return self._members
 
     def forward(self, x, *, training, sample_weight=None):
         """Run every member; return their outputs side by side and the caches.
@@ -142,90 +148,10 @@ def _n_outputs(network):
     return [layer for layer in network.layers if isinstance(layer, Linear)][-1].n_out
 
 
-def merge_members(members):
-    """Return the plain MLP that computes the average of plain ``members``.
-
-    Parameters
-    ----------
-    members : list of Sequential
-        Folded networks (``Linear``, activation, ..., ``Linear``) of the same
-        depth and activations, without BatchNorm1d or Dropout.
-
-    Returns
-    -------
-    Sequential
-        Hidden Linears with block-diagonal weights (member after member),
-        the output Linear stacking the members' weights divided by their
-        number, its bias their average.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sknorm.nn._layout import build_mlp
-    >>> from sknorm.nn._parallel import merge_members
-    >>> rng = np.random.default_rng(0)
-    >>> a, b = (build_mlp(3, 2, hidden_layer_sizes=(4,), batch_norm=None, rng=rng)
-    ...         for _ in range(2))
-    >>> x = rng.standard_normal((5, 3))
-    >>> merged = merge_members([a, b])
-    >>> merged.layers[0].params["weight"].shape
-    (3, 8)
-    >>> bool(np.allclose(merged.predict(x), (a.predict(x) + b.predict(x)) / 2))
-    True
-    """
-    layer_lists = [member.layers for member in members]
-    if len({len(layers) for layers in layer_lists}) != 1:
-        raise ValueError("Members to merge must have the same depth.")
-    n_linears = sum(isinstance(layer, Linear) for layer in layer_lists[0])
-    if n_linears < 2:
-        raise ValueError("Members to merge need at least one hidden layer.")
-    merged, seen = [], 0
-    for layers in zip(*layer_lists, strict=True):
-        if not isinstance(layers[0], Linear):
-            if len({type(layer) for layer in layers}) != 1:
-                raise ValueError("Members to merge must share their activations.")
-            merged.append(layers[0])
-            continue
-        seen += 1
-        weights = [layer.params["weight"] for layer in layers]
-        biases = [_bias(layer) for layer in layers]
-        if seen == n_linears:
-            # The output Linear averages the members instead of stacking them.
-            n = len(layers)
-            merged.append(_linear(np.vstack(weights) / n, sum(biases) / n))
-        else:
-            weight = np.hstack(weights) if seen == 1 else _block_diag(weights)
-            merged.append(_linear(weight, np.concatenate(biases)))
-    return Sequential(merged)
-
-
-def _block_diag(weights):
-    rows = sum(w.shape[0] for w in weights)
-    cols = sum(w.shape[1] for w in weights)
-    out = np.zeros((rows, cols), dtype=weights[0].dtype)
-    r = c = 0
-    for w in weights:
-        out[r : r + w.shape[0], c : c + w.shape[1]] = w
-        r, c = r + w.shape[0], c + w.shape[1]
-    return out
-
-
-def _bias(linear):
-    bias = linear.params.get("bias")
-    if bias is None:
-        return np.zeros(linear.n_out, dtype=linear.params["weight"].dtype)
-    return bias
-
-
-def _linear(weight, bias):
-    linear = Linear(*weight.shape, bias=True, dtype=weight.dtype)
-    linear.params["weight"][...] = weight
-    linear.params["bias"][...] = bias
-    return linear
-
-
 def split_merged(coefs, intercepts, n_members):
-    """Undo :func:`merge_members` on weight lists: one list pair per member.
+    """Undo :func:`~sknorm.nn._folding.merge_members` on weight lists.
+
+    One list pair per member.
 
     Parameters
     ----------

@@ -65,7 +65,7 @@ def population_statistics(network, x, sample_weight=None, *, chunk_size=CHUNK_RO
                 f"sample_weight must have shape ({x.shape[0]},), "
                 f"got {sample_weight.shape}."
             )
-    for member in getattr(network, "members", [network]):
+    for member in network.members:
         _calibrate(member, x, sample_weight, chunk_size)
     return network
 

@@ -132,7 +132,7 @@ class Trainer:
                 update_running_stats,
                 dense_input=not sparse_input,
             )
-            for member in getattr(network, "members", [network])
+            for member in network.members
         ]
         self.blocks = [block for chain in self.chains for block in chain]
         self._has_bn = any(isinstance(layer, BatchNorm1d) for layer in network.layers)
@@ -277,7 +277,8 @@ class Trainer:
             if len(self.chains) > 1:
                 # The mean of the members' losses: each member's gradient is
                 # its own loss's, scaled alike (Adam does not see the scale).
-                d_out = d_out / len(self.chains)
+                # In place: d_out is the loss's own array or a buffer of ours.
+                np.divide(d_out, len(self.chains), out=d_out)
             for block in reversed(chain):
                 d_out = block.backward(d_out, batch)
             total += loss

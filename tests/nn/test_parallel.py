@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from sknorm.nn._folding import fold_batchnorm
+from sknorm.nn._folding import fold_batchnorm, merge_members
 from sknorm.nn._layers import Linear
 from sknorm.nn._layout import build_mlp
 from sknorm.nn._losses import LOSSES
-from sknorm.nn._parallel import Parallel, merge_members, split_merged
+from sknorm.nn._parallel import Parallel, split_merged
 from sknorm.nn._population import population_statistics
 from sknorm.nn._trainer import Trainer
 
