@@ -328,7 +328,12 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
         iterations = IterationTasks(
             tasks,
             "lbfgs-iter",
-            functools.partial(self._reconstruction_attributes, X, sample_weight),
+            functools.partial(
+                self._reconstruction_attributes,
+                X,
+                sample_weight,
+                members_done=tasks.members_done,
+            ),
         )
         trainer = Trainer(
             self.network_,
@@ -451,7 +456,11 @@ class BaseMLP(CallbackSupportMixin, FittedMLP, BaseEstimator):
     def _epoch_hooks(self, X, sample_weight, valid, incremental, tasks):
         """Return the solver's view of this estimator: scoring, callbacks, freezing."""
         attributes = functools.partial(
-            self._reconstruction_attributes, X, sample_weight, incremental=incremental
+            self._reconstruction_attributes,
+            X,
+            sample_weight,
+            incremental=incremental,
+            members_done=tasks.members_done,
         )
 
         return Hooks(

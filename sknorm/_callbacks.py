@@ -55,6 +55,9 @@ class FitTasks:
         self.sample_weight = sample_weight
         # Shared with the tasks of on_rows: a stop asked there ends this fit.
         self._stops = []
+        # The member networks this fit has finished (MemberFit), also shared:
+        # the model a callback sees includes them next to the one in training.
+        self.members_done = []
 
     @property
     def stop_requested(self):
@@ -108,6 +111,7 @@ class FitTasks:
             None if self.sample_weight is None else self.sample_weight[rows],
         )
         tasks._stops = self._stops
+        tasks.members_done = self.members_done
         return tasks
 
     def begin_subtask(self, task_name, reconstruction_attributes):

@@ -120,7 +120,7 @@ class FittedMLP:
         return twin
 
     def _reconstruction_attributes(
-        self, X, sample_weight, theta=None, *, incremental=False
+        self, X, sample_weight, theta=None, *, incremental=False, members_done=()
     ):
         """Return the prediction attributes of the model as it stands, for callbacks.
 
@@ -128,15 +128,16 @@ class FittedMLP:
         (population statistics included), computed on a copy of ``network_``
         with parameters ``theta`` (the current ones when None): the estimator
         itself is not modified. A copy of the estimator with these attributes
-        predicts as the fit stopped here would.
+        predicts as the fit stopped here would. ``members_done`` are the
+        members of an average fitted before this one (MemberFit): the model
+        returned is their average with this one, as the fit would join them.
         """
         twin = self._twin()
         if theta is not None:
             twin.network_.set_flat_params(theta)
         twin._finalize(X, sample_weight, incremental)
-        done = getattr(self, "_members_done", ())
-        if done:  # the members fitted before this one, as the fit would join them
-            networks = [member.network.copy() for member in done]
+        if members_done:
+            networks = [member.network.copy() for member in members_done]
             twin.network_ = Parallel([*networks, twin.network_])
             twin._fold()
         return {

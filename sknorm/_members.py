@@ -48,13 +48,18 @@ def fit_members(estimator, placements, train_member, tasks):
         ``train_member(index, placement)`` fits member ``index`` as a fresh
         single network on ``estimator``.
     tasks : FitTasks
-        The fit's callback tasks (a stop request ends the fit).
+        The fit's callback tasks (a stop request ends the fit); its
+        ``members_done`` collects the fitted members.
     """
     # Callbacks see the members fitted so far next to the one in training.
-    estimator._members_done = members = []
+    members = tasks.members_done
     kept = []
     try:
         for index, placement in enumerate(placements):
+            if estimator.verbose:  # each member prints its own iterations
+                print(
+                    f"Member {index + 1} of {len(placements)}: batch_norm={placement!r}"
+                )
             try:
                 train_member(index, placement)
             except TrainingDiverged as exc:
@@ -75,8 +80,6 @@ def fit_members(estimator, placements, train_member, tasks):
             join_members(estimator, members, [*kept, placement])
             estimator._fold()
         raise
-    finally:
-        del estimator._members_done
     join_members(estimator, members, kept)
     estimator._fold()  # each member froze its own statistics
 

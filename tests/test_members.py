@@ -213,3 +213,17 @@ def test_displays_of_an_average():
     # The first member's 4 epochs, then 2 of both members together.
     assert list(display.epochs) == [1, 2, 3, 4, 9, 10]
     assert display.percentiles[0].shape == (6, 3, 8)
+
+
+def test_verbose_names_each_member(capsys):
+    X, y = _smooth_data(300)
+    MLPRegressor(**{**FAST, "max_iter": 2}, verbose=True).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "Member 1 of 2: batch_norm='before'",
+        "Iteration 1, loss = " + lines[1].split(" = ")[1],
+        "Iteration 2, loss = " + lines[2].split(" = ")[1],
+        "Member 2 of 2: batch_norm=None",
+        "Iteration 1, loss = " + lines[4].split(" = ")[1],
+        "Iteration 2, loss = " + lines[5].split(" = ")[1],
+    ]
