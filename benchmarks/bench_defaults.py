@@ -37,6 +37,7 @@ import quality_datasets as qd
 #: sknorm's defaults before this benchmark existed, as parameters of today's.
 PREVIOUS = {
     "batch_norm": "before",
+    "batch_size": 128,
     "early_stopping": False,
     "dropout": 0.0,
     "hidden_layer_sizes": (100, 100),
@@ -51,7 +52,9 @@ CHAIN = [
     ("+ hidden_layer_sizes=(64, 64)", {"hidden_layer_sizes": (64, 64)}),
     ("+ label_smoothing='auto' (clf)", {"label_smoothing": "auto"}),
     ("+ clip_predictions=0.1 (reg)", {"clip_predictions": 0.1}),
-    ("+ batch_norm='auto' (average; defaults)", {"batch_norm": "auto"}),
+    ("+ batch_norm=('before', None) (average)", {"batch_norm": ("before", None)}),
+    ("+ batch_size='auto'", {"batch_size": "auto"}),
+    ("+ batch_norm='auto' (three; defaults)", {"batch_norm": "auto"}),
 ]
 
 

@@ -143,7 +143,7 @@ X_std = X.map_blocks(scaler.transform, dtype=X.dtype)
 params = {
     "hidden_layer_sizes": (64, 64),
     # partial_fit builds one network with BN before the activation; fit would
-    # average two ("auto"): the same network on both sides.
+    # average three ("auto"): the same network on both sides.
     "batch_norm": "before",
     "early_stopping": False,
     "dropout": 0.0,

@@ -56,7 +56,7 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 # every column to zero mean and unit variance.
 
 
-DEFAULT = "BN before + none, std X (default)"
+DEFAULT = "BN before/none/after, std X (default)"
 
 
 def models():
@@ -86,8 +86,8 @@ def models():
         "BN before, std X": make_pipeline(
             Standardizer(), MLPRegressor(batch_norm="before", **mlp)
         ),
-        # batch_norm="auto": a network with BN before the activation and one
-        # without, each fitted on its own, predictions averaged.
+        # batch_norm="auto": networks with BN before the activation, without
+        # BN and with BN after it, each fitted on its own, predictions averaged.
         DEFAULT: make_pipeline(Standardizer(), MLPRegressor(**mlp)),
     }
 
@@ -110,7 +110,7 @@ for task, (X, y) in tasks.items():
         r2 = model.score(X_test, y_test)
         results[task, name] = r2
         print(
-            f"{task:26s} {name:33s} R2={r2:6.3f} ({time.perf_counter() - start:.1f} s)"
+            f"{task:26s} {name:37s} R2={r2:6.3f} ({time.perf_counter() - start:.1f} s)"
         )
 
 # %%

@@ -79,9 +79,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     Notes
     -----
     Differences from scikit-learn's MLPClassifier: ``batch_norm='auto'``
-    by default (from 30 rows, the average of a network with BN before the
-    activation and one without, whose ``coefs_`` are twice as wide as
-    ``hidden_layer_sizes``); ``class_weight``; a 1-row
+    by default (from 30 rows, the average of three networks, with BN before
+    the activation, without BN and with BN after it, whose ``coefs_`` are
+    three times as wide as ``hidden_layer_sizes``); ``class_weight``; a 1-row
     trailing mini-batch is merged into the previous one; ``y`` with a single
     class raises a ValueError; logistic probabilities stay strictly inside
     (0, 1); the early-stopping split is stratified for multiclass targets
@@ -124,7 +124,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         *,
         solver="adam",
         alpha=0.0001,
-        batch_size=128,
+        batch_size="auto",
         learning_rate="adaptive",
         learning_rate_init=0.02,
         power_t=0.5,

@@ -26,14 +26,14 @@ default='relu'
         Strength of the L2 penalty on the linear weights, divided by the sum of
         sample weights of each batch (scikit-learn's convention).
 
-    batch_size : int or 'auto', default=128
+    batch_size : int or 'auto', default='auto'
         Mini-batch size for 'sgd' and 'adam'; ``'auto'`` is
         ``min(200, n_samples)`` (scikit-learn's default). A size above
         ``n_samples`` is clipped to one full batch, silently. A trailing batch of
-        a single row is merged into the previous one. sknorm defaults to 128:
-        with the default two hidden layers it scored higher than 64 and than
-        200 on the Greensboro weather tasks (user guide, "Choosing and
-        tuning").
+        a single row is merged into the previous one. With the default
+        average of three networks, 200 scored as high as 128 on the quality
+        suite at less time, which paid for the third member (user guide,
+        "Choosing and tuning").
 
     learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'}, \
 default='adaptive'
@@ -113,7 +113,8 @@ default='adaptive'
         Epochs without ``tol`` improvement before stopping (and before the
         'adaptive' rate drops). ``'auto'`` is scikit-learn's 10 for one
         network and 5 for each member of an average of networks (see
-        ``batch_norm``), so that two members cost about one network.
+        ``batch_norm``), so that the members cost little more than one
+        network.
 
     max_fun : int, default=15000
         Maximum loss evaluations of 'lbfgs'.
@@ -130,7 +131,7 @@ default='adaptive'
         starts and ``partial_fit`` continue them together. The average folds
         into one plain MLP whose hidden layers are the members' side by side:
         ``coefs_`` are as wide as all members together.
-        ``'auto'`` is ``('before', None)`` when a ``fit`` of at least 30 rows
+        ``'auto'`` is ``('before', None, 'after')`` when a ``fit`` of at least 30 rows
         (of non-zero weight) builds the network, with 'adam' or 'sgd' and at
         least one hidden layer (and not from assigned ``coefs_``); None for a
         ``fit`` of fewer than 30 rows: the batch is then the whole tiny set,

@@ -88,9 +88,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     Notes
     -----
     Differences from scikit-learn's MLPRegressor: ``batch_norm='auto'``
-    by default (from 30 rows, the average of a network with BN before the
-    activation and one without, whose ``coefs_`` are twice as wide as
-    ``hidden_layer_sizes``); targets are standardized by
+    by default (from 30 rows, the average of three networks, with BN before
+    the activation, without BN and with BN after it, whose ``coefs_`` are
+    three times as wide as ``hidden_layer_sizes``); targets are standardized by
     default, so ``loss_``, ``loss_curve_`` and ``tol`` are in standardized
     units; predictions are clipped to the widened range of the training
     targets (``clip_predictions``); the tags declare multi-output support;
@@ -140,7 +140,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         *,
         solver="adam",
         alpha=0.0001,
-        batch_size=128,
+        batch_size="auto",
         learning_rate="adaptive",
         learning_rate_init=0.02,
         power_t=0.5,

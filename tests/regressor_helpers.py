@@ -35,16 +35,20 @@ def _unfolded_predict(reg, X):
 
 
 def _bn_input_moments(network, X, sample_weight=None):
-    """Weighted mean and biased variance of each BatchNorm1d's input over X."""
+    """Weighted mean and biased variance of each BatchNorm1d's input over X.
+
+    Member by member for an average, in the order of ``network.layers``.
+    """
     moments = []
-    for i, layer in enumerate(network.layers):
-        if isinstance(layer, BatchNorm1d):
-            h = X
-            for below in network.layers[:i]:
-                h, _ = below.forward(h, training=False)
-            mean = np.average(h, axis=0, weights=sample_weight)
-            var = np.average((h - mean) ** 2, axis=0, weights=sample_weight)
-            moments.append((mean, var))
+    for member in network.members:
+        for i, layer in enumerate(member.layers):
+            if isinstance(layer, BatchNorm1d):
+                h = X
+                for below in member.layers[:i]:
+                    h, _ = below.forward(h, training=False)
+                mean = np.average(h, axis=0, weights=sample_weight)
+                var = np.average((h - mean) ** 2, axis=0, weights=sample_weight)
+                moments.append((mean, var))
     return moments
 
 

@@ -16,6 +16,7 @@ from sklearn.pipeline import make_pipeline
 
 from sknorm import MLPClassifier, MLPRegressor, Standardizer
 from sknorm._sklearn_compat import _NoCallbackSupportMixin
+from sknorm._validation import AUTO_MEMBERS
 
 try:
     from sklearn import callback
@@ -264,7 +265,8 @@ def test_callbacks_verbose_output_unchanged(capsys):
         expected = capsys.readouterr().out
         MLPRegressor(verbose=True, **SMALL).set_callbacks(Recorder()).fit(X, y)
     assert capsys.readouterr().out == expected
-    assert expected.count("Iteration ") == 2 * SMALL["max_iter"]  # two members
+    # One line per epoch of each member.
+    assert expected.count("Iteration ") == len(AUTO_MEMBERS) * SMALL["max_iter"]
 
 
 @requires_callbacks
@@ -377,10 +379,11 @@ def test_callbacks_propagate_through_grid_search():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         search.set_callbacks(counter).fit(X, y)
-    # 2 candidates x 2 folds, then the refit; each fit trains two members.
+    # 2 candidates x 2 folds, then the refit; each fit trains every member.
     assert counter.ended["Standardizer", "fit"] == 5
     assert counter.ended["MLPRegressor", "fit"] == 5
-    assert counter.ended["MLPRegressor", "epoch"] == 5 * 2 * SMALL["max_iter"]
+    epochs = 5 * len(AUTO_MEMBERS) * SMALL["max_iter"]
+    assert counter.ended["MLPRegressor", "epoch"] == epochs
 
 
 @requires_callbacks

@@ -75,13 +75,15 @@ def test_classifier_label_smoothing_sets_the_training_targets(
     targets smoothed by 0.1 it is bounded by their entropy (0.29 for 3
     classes) and the winning class's probability stays near 0.93, not 1.
     'auto' (the default) smooths exactly when the fit holds out rows.
-    Without dropout, which would raise the training loss too.
+    Without dropout, which would raise the training loss too; one network
+    (an average's loss_ is its members' mean, tested in test_members.py).
     """
     X, y = _blobs()
     clf = MLPClassifier(
         label_smoothing=label_smoothing,
         early_stopping=early_stopping,
         dropout=0,
+        batch_norm="before",
         validation_fraction=0.2,
         n_iter_no_change=300,
         **{**FAST, "max_iter": 300},

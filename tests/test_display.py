@@ -17,6 +17,7 @@ from sknorm import (
     Standardizer,
     TrainingCurveDisplay,
 )
+from sknorm._validation import AUTO_MEMBERS
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -258,9 +259,9 @@ def test_display_classifier(Display):
     clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
     display = Display.from_estimator(clf.fit(X, y > 0))
     assert len(display.ax_.get_lines()) == (1 if Display is TrainingCurveDisplay else 3)
-    # The default averages two networks: the training curve shows both
-    # members' epochs, the activation inputs the first member's.
-    epochs = 6 if Display is TrainingCurveDisplay else 3
+    # The default averages three networks: the training curve shows every
+    # member's epochs, the activation inputs the first member's.
+    epochs = 3 * len(AUTO_MEMBERS) if Display is TrainingCurveDisplay else 3
     assert len(display.ax_.get_lines()[0].get_xdata()) == epochs
 
 

@@ -21,7 +21,7 @@ def _params(est):
 @pytest.mark.parametrize(
     ("n_rows", "kwargs", "expected"),
     [
-        (30, {}, ("before", None)),
+        (30, {}, ("before", None, "after")),
         (29, {}, None),
         (200, {"solver": "lbfgs"}, "before"),
         (200, {"batch_norm": ("after", "before")}, ("after", "before")),
@@ -32,10 +32,10 @@ def test_auto_builds_an_average_from_30_rows(n_rows, kwargs, expected):
     X, y = _smooth_data(n_rows)
     reg = MLPRegressor(**{**FAST, **kwargs}).fit(X, y)
     assert reg._batch_norm == expected
-    members = isinstance(expected, tuple)
-    assert isinstance(reg.network_, Parallel) is members
+    n_members = len(expected) if isinstance(expected, tuple) else 1
+    assert isinstance(reg.network_, Parallel) is (n_members > 1)
     widths = [c.shape[1] for c in reg.coefs_[:-1]]
-    assert widths == [w * (2 if members else 1) for w in FAST["hidden_layer_sizes"]]
+    assert widths == [w * n_members for w in FAST["hidden_layer_sizes"]]
 
 
 def test_partial_fit_and_assigned_weights_keep_one_network():
@@ -71,7 +71,7 @@ def test_members_bookkeeping_adds_up():
     reg = MLPRegressor(**FAST).fit(X, y)
     members = [e["member"] for e in reg.history_]
     assert members == sorted(members)
-    assert set(members) == {0, 1}
+    assert set(members) == {0, 1, 2}
     assert reg.n_iter_ == len(reg.history_) == len(reg.loss_curve_)
     assert len(reg.validation_scores_) == reg.n_iter_
     assert [e["epoch"] for e in reg.history_] == list(range(1, reg.n_iter_ + 1))
@@ -79,7 +79,8 @@ def test_members_bookkeeping_adds_up():
     assert seconds == sorted(seconds)
     # Each member restored its own best epoch: their scores average.
     best = [
-        max(e["valid_score"] for e in reg.history_ if e["member"] == m) for m in (0, 1)
+        max(e["valid_score"] for e in reg.history_ if e["member"] == m)
+        for m in (0, 1, 2)
     ]
     assert reg.best_validation_score_ == pytest.approx(np.mean(best))
     assert reg.best_loss_ is None
@@ -90,7 +91,7 @@ def test_average_predicts_the_members_mean():
     X, y = _smooth_data(300, n_outputs=2)
     reg = MLPRegressor(**FAST).fit(X, y)
     members = [m.predict(X) for m in reg.network_.members]
-    raw = (members[0] + members[1]) / 2
+    raw = np.mean(members, axis=0)
     expected = raw * reg.target_scale_ + reg.target_mean_
     assert_allclose(reg.predict(X), np.clip(expected, *reg._clip_bounds()))
 
@@ -99,7 +100,7 @@ def test_classifier_averages_the_logits():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 4))
     y = np.digitize(X[:, 0] + X[:, 1] ** 2, [0.5, 1.5])
-    clf = MLPClassifier(**FAST).fit(X, y)
+    clf = MLPClassifier(**{**FAST, "max_iter": 30}).fit(X, y)
     logits = clf.network_.predict(X)
     expected = np.exp(logits - logits.max(axis=1, keepdims=True))
     assert_allclose(clf.predict_proba(X), expected / expected.sum(1, keepdims=True))
@@ -109,7 +110,7 @@ def test_classifier_averages_the_logits():
 @pytest.mark.parametrize("continue_with", ["warm_start", "partial_fit"])
 def test_warm_start_and_partial_fit_continue_all_members(continue_with):
     X, y = _smooth_data(300)
-    reg = MLPRegressor(**FAST).fit(X, y)
+    reg = MLPRegressor(**{**FAST, "max_iter": 30}).fit(X, y)
     before = [m.get_flat_params() for m in reg.network_.members]
     n_iter, shapes = reg.n_iter_, [c.shape for c in reg.coefs_]
     if continue_with == "warm_start":
@@ -121,7 +122,7 @@ def test_warm_start_and_partial_fit_continue_all_members(continue_with):
     assert [c.shape for c in reg.coefs_] == shapes
     for member, old in zip(reg.network_.members, before, strict=True):
         assert not np.array_equal(member.get_flat_params(), old)
-    assert reg.history_[-1]["layers"][0]["percentiles"].shape == (3, 16)
+    assert reg.history_[-1]["layers"][0]["percentiles"].shape == (3, 24)
     assert "member" not in reg.history_[-1]
     assert reg.score(X, y) > 0.8
 
@@ -184,21 +185,26 @@ def test_interrupted_second_member_joins_the_first(monkeypatch):
 
 
 def test_diverged_member_is_left_out_with_a_warning():
-    """Unscaled inputs: the member without BN diverges, the BN member stands."""
+    """Unscaled inputs: the member without BN diverges, the BN members stand."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 3)) * 1e3
     y = rng.poisson(np.exp(0.5e-3 * X[:, 0]))
-    reg = MLPRegressor(loss="poisson", **{**FAST, "max_iter": 5})
+    params = {"loss": "poisson", **FAST, "max_iter": 5}
     with pytest.warns(UserWarning, match="batch_norm=None diverged and is left out"):
-        reg.fit(X, y)
-    alone = MLPRegressor(
-        loss="poisson", batch_norm="before", n_iter_no_change=5, **FAST
-    )
-    alone.set_params(max_iter=5).fit(X, y)
-    assert reg._batch_norm == "before"
-    assert isinstance(reg.network_, Sequential)
-    assert_array_equal(reg.predict(X), alone.predict(X))
-    assert "member" not in reg.history_[0]
+        reg = MLPRegressor(**params).fit(X, y)
+    assert reg._batch_norm == ("before", "after")
+    assert len(reg.network_.members) == 2
+    assert {e["member"] for e in reg.history_} == {0, 1}
+    assert np.isfinite(reg.predict(X)).all()
+    # With one member left, the model is that network alone.
+    with pytest.warns(UserWarning, match="batch_norm=None diverged and is left out"):
+        pair = MLPRegressor(batch_norm=("before", None), **params).fit(X, y)
+    alone = MLPRegressor(batch_norm="before", n_iter_no_change=5, **params)
+    alone.fit(X, y)
+    assert pair._batch_norm == "before"
+    assert isinstance(pair.network_, Sequential)
+    assert_array_equal(pair.predict(X), alone.predict(X))
+    assert "member" not in pair.history_[0]
 
 
 def test_displays_of_an_average():
@@ -210,8 +216,8 @@ def test_displays_of_an_average():
     assert len(TrainingCurveDisplay.from_estimator(reg).epochs) == reg.n_iter_
     reg.set_params(warm_start=True, max_iter=2).fit(X, y)
     display = PreactivationDisplay.from_estimator(reg)
-    # The first member's 4 epochs, then 2 of both members together.
-    assert list(display.epochs) == [1, 2, 3, 4, 9, 10]
+    # The first member's 4 epochs, then 2 of all members together.
+    assert list(display.epochs) == [1, 2, 3, 4, 13, 14]
     assert display.percentiles[0].shape == (6, 3, 8)
 
 
@@ -219,11 +225,12 @@ def test_verbose_names_each_member(capsys):
     X, y = _smooth_data(300)
     MLPRegressor(**{**FAST, "max_iter": 2}, verbose=True).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
-    assert lines == [
-        "Member 1 of 2: batch_norm='before'",
-        "Iteration 1, loss = " + lines[1].split(" = ")[1],
-        "Iteration 2, loss = " + lines[2].split(" = ")[1],
-        "Member 2 of 2: batch_norm=None",
-        "Iteration 1, loss = " + lines[4].split(" = ")[1],
-        "Iteration 2, loss = " + lines[5].split(" = ")[1],
-    ]
+    expected = []
+    for i, placement in enumerate(["'before'", "None", "'after'"]):
+        loss = [line.split(" = ")[1] for line in lines[3 * i + 1 : 3 * i + 3]]
+        expected += [
+            f"Member {i + 1} of 3: batch_norm={placement}",
+            f"Iteration 1, loss = {loss[0]}",
+            f"Iteration 2, loss = {loss[1]}",
+        ]
+    assert lines == expected

@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
 from sknorm import MLPRegressor
+from sknorm._validation import AUTO_MEMBERS
 from sknorm.nn import BatchNorm1d, Dropout, Linear, ReLU, Trainer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -91,9 +92,9 @@ def test_regressor_dropout_layers():
     params = {"hidden_layer_sizes": (8, 6), "max_iter": 1, "random_state": 0}
     with_dropout = MLPRegressor(dropout=0.3, **params).fit(X, y)
     without = MLPRegressor(dropout=0, **params).fit(X, y)
-    # Each hidden layer of each member network ('auto' averages two).
+    # Each hidden layer of each member network ('auto' averages three).
     dropouts = [la for la in with_dropout.network_.layers if isinstance(la, Dropout)]
-    assert [layer.rate for layer in dropouts] == [0.3, 0.3] * 2
+    assert [layer.rate for layer in dropouts] == [0.3, 0.3] * len(AUTO_MEMBERS)
     assert not any(isinstance(la, Dropout) for la in without.network_.layers)
 
 

@@ -222,7 +222,8 @@ def test_regressor_early_stopping_auto_off_when_weighted_rows_cannot_spare_it():
     with pytest.raises(ValueError, match="only 800 rows have one"):
         MLPRegressor(early_stopping=True, max_iter=2).fit(X, y, w)
     w[:1100] = 1.0
-    assert len(reg.fit(X, y, w).validation_scores_) == 2 * 2  # two members
+    # Two epochs of each member.
+    assert len(reg.fit(X, y, w).validation_scores_) == 2 * len(AUTO_MEMBERS)
 
 
 @pytest.mark.parametrize(

@@ -434,8 +434,9 @@ def test_reliability_predict_memory_does_not_grow_with_rows():
         X_big = np.ones((n_chunks * chunk, n_features), dtype=np.float32)
         peak, out_bytes = _predict_peak(reg, X_big)
         extra[n_chunks] = peak - out_bytes
-    # Beyond the output, a few chunk-sized activations, whatever the rows.
-    per_chunk_activation = chunk * width * 4
+    # Beyond the output, a few chunk-sized activations, whatever the rows (an
+    # average's folded layer holds every member's units).
+    per_chunk_activation = chunk * reg.coefs_[0].shape[1] * 4
     assert extra[6] <= 3 * per_chunk_activation
     assert abs(extra[6] - extra[2]) < per_chunk_activation / 10
     # Hence for 5M x 20 float32 rows: the output (20 MB) plus this constant,

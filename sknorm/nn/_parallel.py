@@ -1,7 +1,7 @@
 """Parallel: several networks on the same input, trained side by side.
 
-A small ensemble whose members differ in their batch normalization (one with
-BN before the activation, one without) generalizes better than either
+A small ensemble whose members differ in their batch normalization (BN
+before the activation, none, BN after it) generalizes better than any one
 member, where members that differ only in their initial weights do not
 (``docs/user_guide/tuning.md``). Each member is trained on its own loss, as
 if alone, in the same mini-batches with one optimizer over all parameters;
