@@ -54,6 +54,7 @@ def _timed_fit(X, y, epochs):
         tol=0.0,
         hidden_layer_sizes=(100, 100),
         batch_norm="before",  # one network, as when the figure was measured
+        batch_size=128,  # the default then
         early_stopping=False,
         dropout=0.0,
     )
