@@ -38,9 +38,10 @@ from sknorm._validation import frame_dtype, validate_numeric_data
 __all__ = ["Standardizer", "standardization_stats"]
 
 _SPARSE_CENTER_MSG = (
-    "Cannot center sparse matrices: Standardizer with with_mean=True needs "
-    "dense input. Pass `with_mean=False` to only scale sparse data, or "
-    "convert the data to a dense array."
+    "Cannot center sparse matrices: Standardizer with with_mean=True (or "
+    "method='robust') needs dense input. Pass `with_mean=False` (and "
+    "method='standard') to only scale sparse data, or convert the data to a "
+    "dense array."
 )
 
 
@@ -313,6 +314,7 @@ class Standardizer(
             self.mean_ = moments.mean if self.with_mean else None
             self.var_ = None
             self.scale_ = None
+        self._centered = self.with_mean
         tasks.end()
         return self
 
@@ -326,6 +328,16 @@ class Standardizer(
         self.mean_ = center if self.with_mean or self.with_std else None
         self.var_ = None
         self.scale_ = scale if self.with_std else None
+        self._centered = self.with_mean
+
+    def _centers(self):
+        """Whether the fitted model centers: fit's ``with_mean``, not today's.
+
+        ``set_params`` followed by a failed ``fit`` leaves the previous model,
+        which transforms as it was fitted (``scale_`` is None without
+        scaling). Models pickled before this attribute read the parameter.
+        """
+        return getattr(self, "_centered", self.with_mean)
 
     def transform(self, X, copy=None):
         """Standardize the data: center and scale each feature.
@@ -359,9 +371,9 @@ class Standardizer(
 
     def _standardize_in_place(self, X):
         if sp.issparse(X):
-            if self.with_mean:
+            if self._centers():
                 raise ValueError(_SPARSE_CENTER_MSG)
-            if self.with_std:
+            if self.scale_ is not None:
                 inplace_column_scale(X, 1.0 / self.scale_)
             if self.clip is not None:
                 _soft_clip(X.data, self.clip)  # keeps zeros zero
@@ -369,9 +381,9 @@ class Standardizer(
         # The arithmetic runs in float64 against the float64 statistics, so
         # float32 results stay accurate even when the mean is large compared
         # with the spread.
-        if self.with_mean:
+        if self._centers():
             np.subtract(X, self.mean_, out=X, casting="unsafe")
-        if self.with_std:
+        if self.scale_ is not None:
             np.divide(X, self.scale_, out=X, casting="unsafe")
         if self.clip is not None:
             _soft_clip(X, self.clip)
@@ -416,14 +428,14 @@ class Standardizer(
         if self.clip is not None:
             _soft_clip_inverse(X.data if sp.issparse(X) else X, self.clip)
         if sp.issparse(X):
-            if self.with_mean:
+            if self._centers():
                 raise ValueError(_SPARSE_CENTER_MSG)
-            if self.with_std:
+            if self.scale_ is not None:
                 inplace_column_scale(X, self.scale_)
             return
-        if self.with_std:
+        if self.scale_ is not None:
             np.multiply(X, self.scale_, out=X, casting="unsafe")
-        if self.with_mean:
+        if self._centers():
             np.add(X, self.mean_, out=X, casting="unsafe")
 
     def __sklearn_tags__(self):

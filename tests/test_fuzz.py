@@ -513,7 +513,38 @@ def test_fuzz_classifier(case):
     _run_case("classifier", case)
 
 
+# Found by a long run: a refit refused after set_params left a model whose
+# transform read the new parameters against the old statistics.
+REFUSED_REFIT_CASE = {
+    "recipe": {
+        "seed": 0,
+        "n_rows": 2,
+        "n_cols": 1,
+        "dtype": "float64",
+        "scale": 1e-12,
+        "offset": 0.0,
+        "const_cols": 0,
+        "nan": False,
+        "container": "csr",
+        "weights": None,
+        "n_chunks": 1,
+    },
+    "params": {
+        "clip": None,
+        "copy": False,
+        "method": "standard",
+        "with_mean": False,
+        "with_std": False,
+    },
+    "steps": [
+        ("fit", None),
+        ("set_params_fit", {"clip": None, "method": "robust", "with_std": True}),
+    ],
+}
+
+
 @_settings("standardizer")
 @given(case=cases("standardizer"))
+@example(case=REFUSED_REFIT_CASE)
 def test_fuzz_standardizer(case):
     _run_case("standardizer", case)

@@ -408,3 +408,24 @@ def test_standardizer_set_output_dataframe(lib):
     assert_array_equal(est.feature_names_in_, columns)
     assert_array_equal(est.get_feature_names_out(), columns)
     assert_allclose(np.asarray(out), StandardScaler().fit_transform(X), rtol=1e-12)
+
+
+def test_failed_refit_after_set_params_keeps_the_fitted_model():
+    """set_params, then a fit that raises: the model transforms as fitted."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 3)) + 5.0
+    X_sparse = sp.csr_matrix(X)
+    scaler = Standardizer(with_mean=False, with_std=False).fit(X_sparse)
+    expected = scaler.transform(X_sparse).toarray()
+    scaler.set_params(method="robust", with_std=True)
+    with pytest.raises(ValueError, match="method='robust'"):
+        scaler.fit(X_sparse)
+    assert_array_equal(scaler.transform(X_sparse).toarray(), expected)
+    # Dense: a refit refused for an infinite value keeps the uncentered model.
+    scaler = Standardizer(with_mean=False).fit(X)
+    expected = scaler.transform(X)
+    scaler.set_params(with_mean=True)
+    with pytest.raises(ValueError, match="infinity"):
+        scaler.fit(np.vstack([X, [np.inf, 0, 0]]))
+    assert_array_equal(scaler.transform(X), expected)
+    assert_allclose(scaler.inverse_transform(expected), X)
