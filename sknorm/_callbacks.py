@@ -21,6 +21,7 @@ On scikit-learn < 1.9 the context is a no-op stand-in (see
 :mod:`sknorm._sklearn_compat`), so these classes need no special case.
 """
 
+import copy
 import functools
 
 __all__ = ["FitTasks", "IterationTasks"]
@@ -53,9 +54,10 @@ class FitTasks:
         self.X = X
         self.y = y
         self.sample_weight = sample_weight
-        # Shared with the tasks of on_rows: a stop asked there ends this fit.
+        # Shared with the tasks of on_rows (a copy of these): a stop asked
+        # there ends this fit.
         self._stops = []
-        # The member networks this fit has finished (MemberFit), also shared:
+        # The member networks this fit has finished (MemberFit), shared too:
         # the model a callback sees includes them next to the one in training.
         self.members_done = []
 
@@ -103,15 +105,12 @@ class FitTasks:
         FitTasks
             Tasks whose hooks receive those rows only.
         """
-        tasks = FitTasks(
-            self.estimator,
-            self.context,
-            X,
-            None if self.y is None else self.y[rows],
-            None if self.sample_weight is None else self.sample_weight[rows],
-        )
-        tasks._stops = self._stops
-        tasks.members_done = self.members_done
+        # A shallow copy: the same estimator, context and shared lists.
+        tasks = copy.copy(self)
+        tasks.X = X
+        tasks.y = None if self.y is None else self.y[rows]
+        if self.sample_weight is not None:
+            tasks.sample_weight = self.sample_weight[rows]
         return tasks
 
     def begin_subtask(self, task_name, reconstruction_attributes):
